@@ -1,0 +1,3 @@
+from .causal_norm_head import CausalNormHead
+
+__all__ = ['CausalNormHead']

@@ -1,0 +1,3 @@
+from .ema_feature_hook import EMAFeatureHook
+
+__all__ = ['EMAFeatureHook']

@@ -1,0 +1,96 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+from typing import List, Optional
+
+import torch
+from mmengine.dist import all_reduce
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+from mmtde.functional import MovingAverageFeature, check_mu
+
+from ..checkpoint import register_checkpoint_safe_globals
+
+
+@HOOKS.register_module()
+class EMAFeatureHook(Hook):
+    """Drives the moving-average feature ``d`` of every TDE head in the model.
+
+    Before each training epoch it sets ``mu`` on every :class:`MovingAverageFeature` (one per
+    classification head, one per detection stage); after each epoch it logs the mean
+    ``cos(x, d)`` of the epoch and the ``alpha`` that the authors' rule ``alpha * mean cos = 1``
+    would pick. The heads update ``d`` themselves (sum and count all-reduced across ranks), so a
+    config that forgets this hook still trains a valid ``d`` with the head's own ``mu``.
+
+    Args:
+        mu (float, optional): Constant momentum (0.9 for CIFAR-LT, 0.9998 for LVIS). None keeps
+            each head's own ``mu``. Defaults to None.
+        mu_policy (str): ``'constant'`` or ``'lr'``. ``'lr'`` ties the momentum to the learning
+            rate at each epoch start as the reference ImageNet-LT run does:
+            ``mu = 1 - 0.1 * min(lr_scale * lr, 1)``. Defaults to ``'constant'``.
+        lr_scale (float): The 50 in that rule (``mu`` reaches 0.9 once lr >= 1/lr_scale).
+            Defaults to 50.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, mu: Optional[float] = None, mu_policy: str = 'constant',
+                 lr_scale: float = 50.0) -> None:
+        if mu_policy not in ('constant', 'lr'):
+            raise ValueError(f"mu_policy={mu_policy!r} must be 'constant' or 'lr'")
+        if mu_policy == 'lr' and mu is not None:
+            raise ValueError(f"mu={mu} is ignored with mu_policy='lr' (mu follows the learning "
+                             f"rate); drop mu or use mu_policy='constant'")
+        self.mu = None if mu is None else check_mu(mu)
+        self.mu_policy = mu_policy
+        self.lr_scale = float(lr_scale)
+
+    @staticmethod
+    def feature_modules(model: torch.nn.Module) -> List[MovingAverageFeature]:
+        """All moving-average features of a (possibly wrapped) model."""
+        if is_model_wrapper(model):
+            model = model.module
+        return [m for m in model.modules() if isinstance(m, MovingAverageFeature)]
+
+    def before_run(self, runner) -> None:
+        # Resuming happens after before_run: make mmengine checkpoints loadable with
+        # torch.load(weights_only=True) first.
+        register_checkpoint_safe_globals()
+        if not self.feature_modules(runner.model):
+            raise RuntimeError(
+                f'EMAFeatureHook found no moving-average feature in {type(runner.model).__name__}:'
+                f' the model has no TDE head. Use CausalNormHead (mmpretrain) or a TDE bbox head '
+                f'(mmdet), or remove EMAFeatureHook from custom_hooks.')
+
+    def current_mu(self, runner) -> Optional[float]:
+        """The momentum for the coming epoch, or None to keep the heads' own."""
+        if self.mu_policy == 'constant':
+            return self.mu
+        lr = runner.optim_wrapper.get_lr()
+        lr = lr[next(iter(lr))][0] if isinstance(lr, dict) else lr[0]
+        return 1.0 - 0.1 * min(self.lr_scale * lr, 1.0)
+
+    def before_train_epoch(self, runner) -> None:
+        mu = self.current_mu(runner)
+        if mu is None:
+            return
+        for module in self.feature_modules(runner.model):
+            module.mu = check_mu(mu)
+        runner.message_hub.update_scalar('train/tde_mu', mu)
+        runner.logger.info(f'EMAFeatureHook: epoch {runner.epoch + 1} uses mu={mu:.6g}')
+
+    def after_train_epoch(self, runner) -> None:
+        for idx, module in enumerate(self.feature_modules(runner.model)):
+            cos_sum, count = module.pop_cos_stats()
+            stats = torch.cat([cos_sum, cos_sum.new_tensor([count])])
+            all_reduce(stats)
+            if stats[-1] <= 0:
+                continue
+            mean_cos = (stats[:-1] / stats[-1]).mean().item()
+            suffix = '' if idx == 0 else f'_{idx}'
+            runner.message_hub.update_scalar(f'train/tde_mean_cos{suffix}', mean_cos)
+            rule = f'alpha={1.0 / mean_cos:.3g}' if mean_cos > 0 else 'no positive alpha'
+            runner.logger.info(
+                f'EMAFeatureHook: moving-average feature {idx}: mean cos(x, d) over the epoch = '
+                f'{mean_cos:.4f}, |d| = {module.d.norm().item():.4g}; the rule alpha * mean cos '
+                f'= 1 suggests {rule} (tools/analysis/tde_alpha_sweep.py picks it on a split)')

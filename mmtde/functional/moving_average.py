@@ -1,0 +1,106 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""The moving-average feature ``d`` as a small module that heads own (pure torch)."""
+import math
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from .tde import head_cosine, update_moving_average
+
+
+def check_mu(mu: float) -> float:
+    """Validate a momentum and return it as a float."""
+    if isinstance(mu, bool) or not isinstance(mu, (int, float)) or not math.isfinite(mu) \
+            or not 0.0 <= mu <= 1.0:
+        raise ValueError(f'mu={mu!r} must be a number in [0, 1] (the paper uses 0.9 for '
+                         f'CIFAR-LT, 1 - 0.1 * min(50 * lr, 1) for ImageNet-LT, 0.9998 for LVIS)')
+    return float(mu)
+
+
+class MovingAverageFeature(nn.Module):
+    """Keeps ``d <- mu * d + mean(x)`` of a head's pre-classifier feature.
+
+    ``d`` is a persistent float32 buffer, so it lives in checkpoints; ``num_updates`` tells a
+    trained ``d`` from one that was never estimated (a checkpoint from before TDE, or converted
+    from a stock head). The mean is over the global batch (sum and count all-reduced), so ``d``
+    stays identical on every rank although mmengine wraps models with
+    ``broadcast_buffers=False``. The ``EMAFeatureHook`` finds every instance of this class in a
+    model to set ``mu`` and to log ``cos(x, d)``.
+
+    Args:
+        dim (int): Feature size D.
+        num_head (int): K, used for the per-head cosine statistics.
+        mu (float): Momentum in [0, 1]. Defaults to 0.9.
+    """
+
+    def __init__(self, dim: int, num_head: int, mu: float = 0.9) -> None:
+        super().__init__()
+        if dim % num_head != 0:
+            raise ValueError(f'num_head={num_head} must divide the feature size {dim}')
+        self.num_head = num_head
+        self.mu = check_mu(mu)
+        self.register_buffer('d', torch.zeros(dim, dtype=torch.float32))
+        self.register_buffer('num_updates', torch.zeros((), dtype=torch.long))
+        # Per-epoch statistics for logging only: not worth a checkpoint entry.
+        self.register_buffer('cos_sum', torch.zeros(num_head, dtype=torch.float64),
+                             persistent=False)
+        self.register_buffer('cos_count', torch.zeros((), dtype=torch.float64), persistent=False)
+
+    def _apply(self, fn, *args, **kwargs):
+        # ``model.half()`` or a cast to bf16 must not round d: keep the float buffers fp32.
+        super()._apply(fn, *args, **kwargs)
+        self.d.data = self.d.data.float()
+        self.cos_sum.data = self.cos_sum.data.double()
+        self.cos_count.data = self.cos_count.data.double()
+        return self
+
+    @torch.no_grad()
+    def update(self, x: Tensor, mask: Optional[Tensor] = None) -> bool:
+        """Fold a batch of features into ``d``.
+
+        Args:
+            x (Tensor): Features of shape (N, D).
+            mask (Tensor, optional): Bool mask (N,) of the samples to use.
+
+        Returns:
+            bool: Whether ``d`` changed (False when the global batch selected nothing).
+        """
+        if x.dim() != 2 or x.shape[1] != self.d.numel():
+            raise ValueError(f'expected features of shape (N, {self.d.numel()}), got '
+                             f'{tuple(x.shape)}')
+        if self.is_ready():
+            sel = x if mask is None else x[mask]
+            if sel.numel():
+                cos = head_cosine(sel.detach(), self.d, self.num_head).double()
+                self.cos_sum += cos.sum(dim=0)
+                self.cos_count += cos.shape[0]
+        updated, _ = update_moving_average(self.d, x, self.mu, mask)
+        if updated:
+            self.num_updates += 1
+        return updated
+
+    def is_ready(self) -> bool:
+        """Whether ``d`` was estimated and can be used for TDE."""
+        return bool(self.num_updates.item() > 0 and torch.isfinite(self.d).all()
+                    and self.d.abs().sum().item() > 0)
+
+    def check_ready(self, owner: str = 'this head') -> None:
+        """Raise a clear error when ``d`` cannot be used for TDE."""
+        if not self.is_ready():
+            raise RuntimeError(
+                f'{owner} has no usable moving-average feature d (num_updates='
+                f'{int(self.num_updates)}, |d|={float(self.d.norm()):.3g}): the checkpoint was '
+                f'trained without updating d or converted from a stock head. Re-estimate it '
+                f'with `python tools/reestimate_d.py CONFIG CHECKPOINT --out NEW.pth`, or test '
+                f'without TDE (alpha=0 / use_tde=False).')
+
+    def pop_cos_stats(self) -> Tuple[Tensor, float]:
+        """Return (per-head sum of cos, count) since the last call, and reset them."""
+        stats = (self.cos_sum.clone(), float(self.cos_count))
+        self.cos_sum.zero_()
+        self.cos_count.zero_()
+        return stats
+
+    def extra_repr(self) -> str:
+        return f'dim={self.d.numel()}, num_head={self.num_head}, mu={self.mu}'

@@ -1,0 +1,249 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""The TDE maths in pure torch (no OpenMMLab import), shared by every head.
+
+Notation follows Tang et al., NeurIPS 2020 ("Long-Tailed Classification by Keeping the Good and
+Removing the Bad Momentum Causal Effect"): a feature ``x`` of width ``D`` and every classifier row
+``w_i`` are split into ``K = num_head`` contiguous chunks of width ``D / K``.
+
+* causal-norm logits:  ``y_i = (tau/K) sum_k <x_k/|x_k|, w_ik/(|w_ik| + gamma)>``
+* TDE logits:          ``y_i - alpha (tau/K) sum_k cos(x_k, d_k) <d_k/|d_k|, w_ik/(|w_ik| + gamma)>``
+* moving average:      ``d <- mu d + mean(x)``
+
+For a fixed ``alpha`` and ``d`` the TDE logit is linear in the normalised feature,
+``(tau/K) sum_k <x_hat_k, w_hat_ik - alpha <d_hat_k, w_hat_ik> d_hat_k>``, so both logits are one
+matrix product against (possibly folded) weights: :func:`fold_tde_weight` builds them once.
+
+Everything here computes in float32, whatever the input dtype or autocast state: the norms of
+fp16 features overflow, and ``d`` (an un-normalised sum that grows to ~1/(1-mu) times the feature)
+must never be rounded to fp16.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.distributed as torch_dist
+from torch import Tensor
+
+#: Smallest norm a chunk may have before it is divided by; keeps an all-zero feature finite.
+EPS = 1e-12
+
+
+def _no_autocast(device: torch.device):
+    return torch.autocast(device_type=device.type, enabled=False)
+
+
+def split_heads(x: Tensor, num_head: int) -> Tensor:
+    """Split the last dimension of ``x`` into ``num_head`` contiguous chunks.
+
+    Args:
+        x (Tensor): Shape (..., D).
+        num_head (int): K, which must divide D.
+
+    Returns:
+        Tensor: Shape (..., K, D / K).
+    """
+    dim = x.shape[-1]
+    if num_head < 1 or dim % num_head != 0:
+        raise ValueError(
+            f'num_head={num_head} must be a positive divisor of the feature size {dim}; '
+            f'choose num_head from {[k for k in range(1, dim + 1) if dim % k == 0][:8]}...')
+    return x.reshape(*x.shape[:-1], num_head, dim // num_head)
+
+
+def normalize_feature(x: Tensor, num_head: int) -> Tensor:
+    """``x_k / |x_k|`` per head, in float32.
+
+    Args:
+        x (Tensor): Features of shape (N, D).
+        num_head (int): K.
+
+    Returns:
+        Tensor: Shape (N, K, D / K); all-zero chunks stay zero instead of becoming NaN.
+    """
+    with _no_autocast(x.device):
+        xk = split_heads(x.float(), num_head)
+        return xk / xk.norm(dim=-1, keepdim=True).clamp_min(EPS)
+
+
+def normalize_weight(weight: Tensor, num_head: int, gamma: float) -> Tensor:
+    """``w_ik / (|w_ik| + gamma)`` per head, in float32.
+
+    Args:
+        weight (Tensor): Classifier weights of shape (C, D).
+        num_head (int): K.
+        gamma (float): The norm offset; 0 gives a cosine classifier.
+
+    Returns:
+        Tensor: Shape (C, K, D / K).
+    """
+    with _no_autocast(weight.device):
+        wk = split_heads(weight.float(), num_head)
+        return wk / (wk.norm(dim=-1, keepdim=True) + gamma).clamp_min(EPS)
+
+
+def fold_tde_weight(weight: Tensor, d: Optional[Tensor], num_head: int, gamma: float,
+                    alpha: float) -> Tensor:
+    """Normalised weights with the TDE correction folded in.
+
+    Returns ``w_hat_ik - alpha <d_hat_k, w_hat_ik> d_hat_k``, so that
+    ``(tau/K) <x_hat, folded>`` is the TDE logit. With ``alpha == 0`` (or ``d is None``) this
+    is just the normalised weight.
+
+    Args:
+        weight (Tensor): Shape (C, D).
+        d (Tensor, optional): The moving-average feature, shape (D,).
+        num_head (int): K.
+        gamma (float): The norm offset.
+        alpha (float): The TDE strength.
+
+    Returns:
+        Tensor: Shape (C, K, D / K), float32.
+    """
+    w_hat = normalize_weight(weight, num_head, gamma)
+    if d is None or alpha == 0:
+        return w_hat
+    with _no_autocast(weight.device):
+        d_hat = normalize_feature(d.reshape(1, -1), num_head)[0]  # (K, D/K)
+        proj = (w_hat * d_hat).sum(dim=-1, keepdim=True)  # (C, K, 1)
+        return w_hat - alpha * proj * d_hat
+
+
+def normalized_logits(x_hat: Tensor, w_hat: Tensor, tau: float) -> Tensor:
+    """``(tau/K) sum_k <x_hat_k, w_hat_ik>``.
+
+    Args:
+        x_hat (Tensor): Normalised features, shape (N, K, D / K).
+        w_hat (Tensor): Normalised (possibly folded) weights, shape (C, K, D / K).
+        tau (float): The temperature.
+
+    Returns:
+        Tensor: Logits of shape (N, C), float32.
+    """
+    with _no_autocast(x_hat.device):
+        num_head = x_hat.shape[-2]
+        return (tau / num_head) * x_hat.flatten(1) @ w_hat.flatten(1).t()
+
+
+def causal_norm_logits(x: Tensor, weight: Tensor, num_head: int = 2, tau: float = 16.0,
+                       gamma: float = 1 / 32) -> Tensor:
+    """Multi-head normalised ("causal norm") logits, the training-time classifier.
+
+    Args:
+        x (Tensor): Features of shape (N, D).
+        weight (Tensor): Shape (C, D).
+        num_head (int): K. Defaults to 2.
+        tau (float): Temperature. Defaults to 16.
+        gamma (float): Norm offset. Defaults to 1/32.
+
+    Returns:
+        Tensor: Shape (N, C), float32.
+    """
+    return normalized_logits(
+        normalize_feature(x, num_head), normalize_weight(weight, num_head, gamma), tau)
+
+
+def tde_logits(x: Tensor, weight: Tensor, d: Tensor, num_head: int = 2, tau: float = 16.0,
+               gamma: float = 1 / 32, alpha: float = 1.0) -> Tensor:
+    """Counterfactual TDE logits: causal-norm logits minus the part that comes from ``d``.
+
+    Args:
+        x (Tensor): Features of shape (N, D).
+        weight (Tensor): Shape (C, D).
+        d (Tensor): Moving-average feature of shape (D,).
+        num_head (int): K. Defaults to 2.
+        tau (float): Temperature. Defaults to 16.
+        gamma (float): Norm offset. Defaults to 1/32.
+        alpha (float): TDE strength; 0 gives :func:`causal_norm_logits`. Defaults to 1.
+
+    Returns:
+        Tensor: Shape (N, C), float32.
+    """
+    return normalized_logits(
+        normalize_feature(x, num_head), fold_tde_weight(weight, d, num_head, gamma, alpha), tau)
+
+
+def head_cosine(x: Tensor, d: Tensor, num_head: int) -> Tensor:
+    """``cos(x_k, d_k)`` for every sample and head.
+
+    Args:
+        x (Tensor): Shape (N, D).
+        d (Tensor): Shape (D,).
+        num_head (int): K.
+
+    Returns:
+        Tensor: Shape (N, K), float32.
+    """
+    with _no_autocast(x.device):
+        d_hat = normalize_feature(d.reshape(1, -1), num_head)
+        return (normalize_feature(x, num_head) * d_hat).sum(dim=-1)
+
+
+def background_exempted_log_probs(logits: Tensor, tde: Tensor) -> Tensor:
+    """Background-exempted TDE for detection, as log-probabilities.
+
+    ``p = softmax(logits)``, ``q = softmax(tde)``, background is the last column. The background
+    probability stays ``p_bg``; foreground ``i`` gets ``(1 - p_bg) q_i / (1 - q_bg)``. The log is
+    returned so that a host which applies its own softmax (mmdet's ``predict_by_feat``) recovers
+    exactly these probabilities, instead of squashing them with a second softmax.
+
+    Args:
+        logits (Tensor): Original logits over C+1 classes, shape (N, C + 1).
+        tde (Tensor): TDE logits over C+1 classes, shape (N, C + 1).
+
+    Returns:
+        Tensor: ``log`` of the final probabilities, shape (N, C + 1), rows of whose ``exp``
+        sum to 1.
+    """
+    with _no_autocast(logits.device):
+        log_p = torch.log_softmax(logits.float(), dim=-1)
+        log_q = torch.log_softmax(tde.float(), dim=-1)
+        log_p_bg = log_p[:, -1:]
+        # log(1 - p_bg) - log(1 - q_bg), each via log1p(-exp(.)) for stability near p_bg = 1.
+        log_fg_mass = torch.log1p(-log_p_bg.exp().clamp_max(1 - 1e-7))
+        log_q_fg_norm = torch.log1p(-log_q[:, -1:].exp().clamp_max(1 - 1e-7))
+        log_fg = log_fg_mass + log_q[:, :-1] - log_q_fg_norm
+        return torch.cat([log_fg, log_p_bg], dim=-1)
+
+
+def _dist_ready() -> bool:
+    return torch_dist.is_available() and torch_dist.is_initialized() and \
+        torch_dist.get_world_size() > 1
+
+
+@torch.no_grad()
+def update_moving_average(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor] = None,
+                          sync: bool = True) -> Tuple[bool, int]:
+    """``d <- mu d + mean(x)`` in place, with the mean over the global batch.
+
+    Under ``torch.distributed`` the feature sum and the count are all-reduced, so every rank
+    applies the same update to the same ``d`` (a faithful global-batch mean, not a mean of
+    per-rank means). Every rank must call this the same number of times.
+
+    Args:
+        d (Tensor): The float32 buffer of shape (D,), updated in place.
+        x (Tensor): Features of shape (N, D); any dtype, summed in float32.
+        mu (float): Momentum in [0, 1].
+        mask (Tensor, optional): Bool mask of shape (N,) selecting the samples to average
+            (detection: foreground RoIs). Defaults to all.
+        sync (bool): All-reduce across ranks when a process group is up. Defaults to True.
+
+    Returns:
+        tuple[bool, int]: Whether ``d`` was updated (False when the global batch selected no
+        sample, or the feature was not finite) and the global count.
+    """
+    if not 0.0 <= mu <= 1.0:
+        raise ValueError(f'mu={mu} must lie in [0, 1] (the paper uses 0.9 for CIFAR-LT, '
+                         f'0.9998 for LVIS)')
+    if d.dtype != torch.float32:
+        raise TypeError(f'the moving-average buffer must be float32, got {d.dtype}')
+    with _no_autocast(x.device):
+        x = x.detach().float()
+        if mask is not None:
+            x = x[mask]
+        stats = torch.cat([x.sum(dim=0), x.new_tensor([x.shape[0]])]).to(d.device)
+        if sync and _dist_ready():
+            torch_dist.all_reduce(stats)
+        total, count = stats[:-1], int(stats[-1].item())
+        if count == 0 or not bool(torch.isfinite(total).all()):
+            return False, count
+        d.mul_(mu).add_(total / count)
+        return True, count

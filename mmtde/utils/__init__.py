@@ -1,0 +1,4 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+from .setup_env import enable_config_prefix, prepare_cfg
+
+__all__ = ['enable_config_prefix', 'prepare_cfg']

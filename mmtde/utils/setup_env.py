@@ -1,0 +1,56 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""What ``tools/train.py`` and ``tools/test.py`` do to a config before building the Runner."""
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.config import utils as config_utils
+
+
+def enable_config_prefix() -> None:
+    """Let configs inherit ours with ``_base_ = ['mmtde::cifar_lt/<name>.py']``.
+
+    mmengine resolves ``pkg::path`` only for the packages in its ``MODULE2PACKAGE`` table
+    (OpenMMLab's own). Adding mmtde there makes ``mmtde::`` resolve to the configs shipped in
+    the installed package (``mmtde/.mim/configs``), exactly like ``mmdet::``. Our tools call
+    this before reading a config; a downstream script that builds configs itself calls it
+    once too. Idempotent.
+    """
+    config_utils.MODULE2PACKAGE.setdefault('mmtde', 'mmtde')
+
+
+def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
+    """Apply mmtde's run-time defaults to a loaded config, in place.
+
+    * checkpoints are written atomically (``AtomicLocalBackend``) unless the config chose a
+      storage backend itself;
+    * ``--amp`` switches to ``AmpOptimWrapper`` and fails early, with the fix, on a machine
+      without a GPU (mmengine would refuse later, after building everything).
+    """
+    # Registers the backend and the checkpoint allow-list.
+    from mmtde.engine import register_checkpoint_safe_globals
+    register_checkpoint_safe_globals()
+
+    ckpt = cfg.get('default_hooks', {}).get('checkpoint')
+    if ckpt is not None and not ckpt.get('backend_args') and not ckpt.get('file_client_args') \
+            and not str(ckpt.get('out_dir') or '').count('://'):
+        ckpt['backend_args'] = dict(backend='atomic_local')
+
+    if amp:
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                '--amp needs a GPU: mmengine\'s AmpOptimWrapper runs fp16 on CUDA only. Drop '
+                '--amp on a CPU machine (mmtde keeps d, the norms and the TDE logits in fp32 '
+                'under autocast either way).')
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ValueError(f'--amp cannot replace optim_wrapper.type={optim_wrapper!r}; '
+                             f'set AmpOptimWrapper in the config instead')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    return cfg
+
+
+def default_work_dir(config_path: str) -> str:
+    """``./work_dirs/<config stem>``, as mmdet and mmpretrain do."""
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])

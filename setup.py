@@ -1,0 +1,69 @@
+import os
+import os.path as osp
+import shutil
+
+from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+
+
+def readme():
+    with open(osp.join(HERE, 'README.md'), encoding='utf-8') as f:
+        return f.read()
+
+
+def version():
+    scope = {}
+    with open(osp.join(HERE, 'mmtde', 'version.py'), encoding='utf-8') as f:
+        exec(f.read(), scope)
+    return scope['__version__']
+
+
+def requirements(name):
+    with open(osp.join(HERE, 'requirements', name), encoding='utf-8') as f:
+        return [ln.split('#')[0].strip() for ln in f if ln.split('#')[0].strip()]
+
+
+def add_mim_extension():
+    """Copy configs/, tools/ and model-index.yml into mmtde/.mim.
+
+    This is where ``mim train mmtde <config>`` and ``mim test`` look for them, the same
+    layout as mmdet and mmpretrain ship. Copies, not symlinks, so that wheels carry them.
+    """
+    mim_path = osp.join(HERE, 'mmtde', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for name in ('configs', 'tools', 'model-index.yml'):
+        src, dst = osp.join(HERE, name), osp.join(mim_path, name)
+        if osp.isdir(dst) and not osp.islink(dst):
+            shutil.rmtree(dst)
+        elif osp.lexists(dst):
+            os.remove(dst)
+        if osp.isdir(src):
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        elif osp.isfile(src):
+            shutil.copyfile(src, dst)
+
+
+if __name__ == '__main__':
+    add_mim_extension()
+    setup(
+        name='mmtde',
+        version=version(),
+        description='De-confound-TDE (NeurIPS 2020) for mmpretrain and mmdetection',
+        long_description=readme(),
+        long_description_content_type='text/markdown',
+        keywords='long-tailed recognition, causal inference, openmmlab',
+        packages=find_packages(exclude=('configs', 'tools', 'tests', 'benchmarks')),
+        include_package_data=True,
+        package_data={'mmtde': ['.mim/model-index.yml', '.mim/configs/**/*', '.mim/tools/**/*',
+                                '.mim/tools/*']},
+        python_requires='>=3.8',
+        license='Apache License 2.0',
+        install_requires=['torch>=2.0', 'mmengine>=0.10.3,<0.11', 'numpy>=1.24'],
+        extras_require={
+            'cls': ['mmcv>=2.0.0,<2.4.0', 'mmpretrain>=1.2.0,<1.3'],
+            'det': ['mmcv>=2.0.0,<2.2.0', 'mmdet>=3.3.0,<3.4', 'lvis==0.5.3'],
+            'all': requirements('runtime.txt'),
+            'tests': requirements('tests.txt'),
+        },
+        zip_safe=False)

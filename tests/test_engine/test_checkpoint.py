@@ -1,0 +1,88 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""mmengine checkpoints under torch >= 2.6: loadable with weights_only, unsafe ones refused."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.fileio import get_file_backend
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner import load_checkpoint
+
+from mmtde.engine import register_checkpoint_safe_globals
+from mmtde.engine.checkpoint import AtomicLocalBackend
+
+
+class Boom:
+    """Pickling this runs os.system on load when weights_only protection is off."""
+
+    def __reduce__(self):
+        return (os.system, ('touch /tmp/mmtde_pwned',))
+
+
+def mmengine_like_checkpoint():
+    buf = HistoryBuffer()
+    buf.update(0.5)
+    return {
+        'meta': {'epoch': 3, 'iter': 30, 'seed': np.int64(7), 'hist': np.arange(3.0)},
+        'state_dict': {'w': torch.ones(2)},
+        'message_hub': {'log_scalars': {'train/lr': buf}},
+    }
+
+
+def test_mmengine_checkpoint_loads_with_weights_only(tmp_path):
+    register_checkpoint_safe_globals()
+    path = tmp_path / 'ckpt.pth'
+    torch.save(mmengine_like_checkpoint(), path)
+    loaded = torch.load(path, weights_only=True)
+    assert loaded['meta']['seed'] == 7
+    assert np.array_equal(loaded['meta']['hist'], np.arange(3.0))
+    assert loaded['message_hub']['log_scalars']['train/lr'].current() == 0.5
+    # and through mmengine's own loader (which calls torch.load without weights_only)
+    model = torch.nn.Linear(2, 1)
+    torch.save({'state_dict': model.state_dict(), **mmengine_like_checkpoint()}, path)
+    load_checkpoint(torch.nn.Linear(2, 1), str(path))
+
+
+def test_arbitrary_pickled_object_is_refused(tmp_path):
+    register_checkpoint_safe_globals()
+    path = tmp_path / 'evil.pth'
+    if os.path.exists('/tmp/mmtde_pwned'):
+        os.remove('/tmp/mmtde_pwned')
+    torch.save({'state_dict': {}, 'meta': Boom()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='system'):
+        torch.load(path)
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint(torch.nn.Linear(2, 1), str(path))
+    assert not os.path.exists('/tmp/mmtde_pwned')
+
+
+def test_getattr_is_restricted_to_history_buffer(tmp_path):
+    register_checkpoint_safe_globals()
+
+    class Sneaky:
+
+        def __reduce__(self):
+            return (getattr, (np.ndarray, 'tofile'))
+
+    path = tmp_path / 'sneaky.pth'
+    torch.save({'x': Sneaky()}, path)
+    with pytest.raises(Exception, match='refusing to unpickle getattr'):
+        torch.load(path)
+
+
+def test_atomic_put_never_leaves_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / 'epoch_1.pth'
+    backend = get_file_backend(str(target), backend_args=dict(backend='atomic_local'))
+    assert isinstance(backend, AtomicLocalBackend)
+    backend.put(b'old complete checkpoint', str(target))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies between writing and renaming
+
+    monkeypatch.setattr(os, 'replace', killed)
+    with pytest.raises(KeyboardInterrupt):
+        backend.put(b'new' * 1000, str(target))
+    assert target.read_bytes() == b'old complete checkpoint'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_1.pth']

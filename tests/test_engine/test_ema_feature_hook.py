@@ -1,0 +1,90 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""EMAFeatureHook on a real mmengine Runner with a toy model that owns a moving average."""
+import pytest
+import torch
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+from torch import nn
+
+from mmtde.engine import EMAFeatureHook
+from mmtde.functional import MovingAverageFeature
+
+
+class ToyTDEModel(BaseModel):
+
+    def __init__(self, with_feature=True):
+        super().__init__()
+        self.body = nn.Linear(4, 4)
+        self.feat_ema = MovingAverageFeature(4, 2, mu=0.5) if with_feature else None
+        self.mus = []
+
+    def forward(self, inputs, labels=None, mode='tensor'):
+        x = self.body(inputs).relu()
+        if mode == 'loss':
+            if self.feat_ema is not None:
+                self.mus.append(self.feat_ema.mu)
+                self.feat_ema.update(x)
+            return dict(loss=((x.sum(1) - labels) ** 2).mean())
+        return x
+
+
+def make_runner(tmp_path, model, hook, lr=0.1, schedule=None, epochs=3):
+    data = [dict(inputs=torch.randn(4), labels=torch.tensor(1.0)) for _ in range(8)]
+    return Runner(
+        model=model,
+        work_dir=str(tmp_path),
+        train_dataloader=dict(dataset=data, batch_size=4, collate_fn=dict(type='default_collate'),
+                              sampler=dict(type='DefaultSampler', shuffle=False)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
+        param_scheduler=schedule,
+        train_cfg=dict(by_epoch=True, max_epochs=epochs),
+        custom_hooks=[hook],
+        default_hooks=dict(checkpoint=None),
+        randomness=dict(seed=0))
+
+
+def test_constant_mu_is_set_every_epoch(tmp_path):
+    model = ToyTDEModel()
+    runner = make_runner(tmp_path, model, dict(type='EMAFeatureHook', mu=0.9))
+    runner.train()
+    assert model.mus == [0.9] * 6
+    assert int(model.feat_ema.num_updates) == 6
+    # after the first update every epoch has cos statistics, logged with the alpha rule
+    mean_cos = runner.message_hub.get_scalar('train/tde_mean_cos').current()
+    assert 0 < mean_cos <= 1
+
+
+def test_lr_tied_mu_follows_reference_rule(tmp_path):
+    model = ToyTDEModel()
+    schedule = dict(type='MultiStepLR', milestones=[1, 2], gamma=0.1, by_epoch=True)
+    runner = make_runner(tmp_path, model, dict(type='EMAFeatureHook', mu_policy='lr'),
+                         lr=0.1, schedule=schedule)
+    runner.train()
+    # lr 0.1, 0.01, 0.001 -> mu = 1 - 0.1 * min(50 lr, 1) = 0.9, 0.95, 0.995
+    expected = [0.9, 0.9, 0.95, 0.95, 0.995, 0.995]
+    assert model.mus == pytest.approx(expected)
+
+
+def test_hook_without_tde_head_fails_loudly(tmp_path):
+    runner = make_runner(tmp_path, ToyTDEModel(with_feature=False),
+                         dict(type='EMAFeatureHook', mu=0.9))
+    with pytest.raises(RuntimeError, match='found no moving-average feature'):
+        runner.train()
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(mu=1.2), r'mu=1.2 must be a number in \[0, 1\]'),
+    (dict(mu=-0.1), r'mu=-0.1 must be a number in \[0, 1\]'),
+    (dict(mu_policy='cosine'), "mu_policy='cosine' must be"),
+    (dict(mu=0.9, mu_policy='lr'), "mu=0.9 is ignored with mu_policy='lr'"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        EMAFeatureHook(**kwargs)
+
+
+def test_without_hook_head_still_updates_with_its_own_mu(tmp_path):
+    model = ToyTDEModel()
+    runner = make_runner(tmp_path, model, dict(type='EmptyCacheHook'))
+    runner.train()
+    assert model.mus == [0.5] * 6 and model.feat_ema.is_ready()
