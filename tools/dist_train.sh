@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_train.sh CONFIG GPUS [train.py args...]
 # Multi-node: NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 PORT=29500 tools/dist_train.sh ...
-# Without GPUs the processes use the gloo backend on CPU (mmengine picks it).
+# Without GPUs the processes run on the CPU with the gloo backend (tools/train.py switches).
 set -euo pipefail
 CONFIG=${1:?usage: $0 CONFIG GPUS [train.py args...]}
 GPUS=${2:?usage: $0 CONFIG GPUS [train.py args...]}

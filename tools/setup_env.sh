@@ -88,8 +88,13 @@ if ! have "mmcv==$MMCV_VERSION" || ! mmcv_ok; then
     # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
     sed -i 's/-std=c++17/-std=c++20/g' "$SRC/setup.py"
     grep -q -- '-std=c++20' "$SRC/setup.py" || die "could not switch mmcv's setup.py to -std=c++20"
-    NSRC=$(find "$SRC/mmcv/ops/csrc" -name '*.cpp' -o -name '*.cu' | { if [ "$MMTDE_CUDA_OPS" = 1 ]; then cat; else grep -v '\.cu$'; fi; } | wc -l)
-    say "compiling mmcv ops (~$NSRC sources, MAX_JOBS=${MAX_JOBS:-$(nproc)}; ~13 min on 2 CPU cores); log: $BUILD/build.log"
+    # What mmcv's setup.py compiles: csrc/pytorch/*.cpp and cpu/*.cpp, plus cuda/ with CUDA ops.
+    NSRC=$(find "$SRC/mmcv/ops/csrc/pytorch" -maxdepth 1 -name '*.cpp' | wc -l)
+    NSRC=$((NSRC + $(find "$SRC/mmcv/ops/csrc/pytorch/cpu" -name '*.cpp' | wc -l)))
+    if [ "$MMTDE_CUDA_OPS" = 1 ]; then
+      NSRC=$((NSRC + $(find "$SRC/mmcv/ops/csrc/pytorch/cuda" -name '*.cu' -o -name '*.cpp' | wc -l)))
+    fi
+    say "compiling mmcv ops ($NSRC sources, MAX_JOBS=${MAX_JOBS:-$(nproc)}; ~13 min on 2 CPU cores); log: $BUILD/build.log"
     ( cd "$SRC" && MMCV_WITH_OPS=1 FORCE_CUDA=$MMTDE_CUDA_OPS MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
         "${PIP[@]}" wheel -v --no-build-isolation --no-deps -w "$BUILD/dist" . >"$BUILD/build.log" 2>&1 ) &
     BUILD_PID=$!
@@ -105,7 +110,7 @@ if ! have "mmcv==$MMCV_VERSION" || ! mmcv_ok; then
     # The debug symbols make _ext.so ~83 MB; stripped it is ~2 MB.
     "$PYTHON" -m wheel unpack -d "$BUILD/unpacked" "$BUILD"/dist/mmcv-*.whl >/dev/null
     find "$BUILD/unpacked" -name '_ext*.so' -exec strip --strip-debug {} +
-    mkdir -p "$WHEEL_DIR"
+    mkdir -p "$WHEEL_DIR" "$BUILD/packed"
     "$PYTHON" -m wheel pack -d "$BUILD/packed" "$BUILD"/unpacked/mmcv-* >/dev/null
     mv "$BUILD"/packed/mmcv-*.whl "$WHEEL_DIR/"
     rm -rf "$BUILD"
@@ -120,8 +125,9 @@ fi
 
 # ---------------------------------------------------------------- 5. OpenMMLab stack + mmtde
 say "installing mmengine, mmdet, mmpretrain, lvis, openmim (no-deps) and the test tools"
+# torch/torchvision repeated so that nothing here may replace the pair installed above.
 "${PIP[@]}" install -q -r "$REPO/requirements/runtime.txt" -r "$REPO/requirements/tests.txt" \
-  "torch==$("$PYTHON" -c 'import torch; print(torch.__version__)')"
+  "$TORCH_REQ" "$TORCHVISION_REQ"
 # openmim's declared dependencies (opendatalab -> openxlab) pin setuptools~=60, which breaks
 # mmcv's build tooling; mim itself only needs the small packages in requirements/mim.txt.
 "${PIP[@]}" install -q -r "$REPO/requirements/mim.txt"

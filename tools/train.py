@@ -3,11 +3,11 @@
 import argparse
 import os
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmtde.utils import enable_config_prefix, prepare_cfg
+from mmtde.utils import load_config, prepare_cfg
 from mmtde.utils.setup_env import default_work_dir
 
 
@@ -38,8 +38,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    enable_config_prefix()
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

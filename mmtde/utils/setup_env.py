@@ -3,6 +3,7 @@
 import os.path as osp
 
 import torch
+import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.config import utils as config_utils
 
@@ -19,11 +20,47 @@ def enable_config_prefix() -> None:
     config_utils.MODULE2PACKAGE.setdefault('mmtde', 'mmtde')
 
 
+def _drop_mmtde_scope(node) -> None:
+    """Remove ``_scope_='mmtde'`` that mmengine adds to everything inherited via ``mmtde::``.
+
+    mmengine scopes the objects of a ``pkg::`` base config to ``pkg``'s registries. mmtde has
+    none of its own (it registers into mmpretrain's, mmdet's and mmengine's), so those objects
+    are built in the config's ``default_scope`` like the rest of it.
+    """
+    if isinstance(node, dict):
+        if node.get('_scope_') == 'mmtde':
+            del node['_scope_']
+        for value in node.values():
+            _drop_mmtde_scope(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _drop_mmtde_scope(value)
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile`` that also understands ``_base_ = ['mmtde::...']``.
+
+    Use this instead of ``Config.fromfile`` in a script of your own that reads configs which
+    inherit mmtde's; ``tools/train.py`` and ``tools/test.py`` (and so ``mim train mmtde``) do.
+
+    Args:
+        path (str): The config file.
+
+    Returns:
+        Config: The loaded config.
+    """
+    enable_config_prefix()
+    cfg = Config.fromfile(path)
+    _drop_mmtde_scope(cfg._cfg_dict)
+    return cfg
+
+
 def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
     """Apply mmtde's run-time defaults to a loaded config, in place.
 
     * checkpoints are written atomically (``AtomicLocalBackend``) unless the config chose a
       storage backend itself;
+    * distributed runs without a GPU use gloo and a device-less DDP wrapper;
     * ``--amp`` switches to ``AmpOptimWrapper`` and fails early, with the fix, on a machine
       without a GPU (mmengine would refuse later, after building everything).
     """
@@ -35,6 +72,19 @@ def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
     if ckpt is not None and not ckpt.get('backend_args') and not ckpt.get('file_client_args') \
             and not str(ckpt.get('out_dir') or '').count('://'):
         ckpt['backend_args'] = dict(backend='atomic_local')
+
+    if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
+        # Distributed on CPU (tests, debugging): gloo instead of nccl, and DDP without
+        # device_ids, which mmengine's default wrapper always passes. mmengine's init_dist
+        # calls torch.cuda.set_device unconditionally, so the process group is started here
+        # (the Runner skips its own init when one exists).
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        if cfg.launcher == 'pytorch' and not torch_dist.is_initialized():
+            torch_dist.init_process_group(backend='gloo')
+        if cfg.get('model_wrapper_cfg') is None:
+            cfg.model_wrapper_cfg = dict(
+                type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                find_unused_parameters=cfg.get('find_unused_parameters', False))
 
     if amp:
         if not torch.cuda.is_available():

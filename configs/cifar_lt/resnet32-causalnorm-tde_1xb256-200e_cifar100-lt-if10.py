@@ -1,0 +1,6 @@
+_base_ = ['./resnet32-causalnorm-tde_1xb256-200e_cifar100-lt-if100.py']
+
+imbalance_factor = 10  # the training subset; the test set stays balanced
+train_dataloader = dict(dataset=dict(imbalance_factor=imbalance_factor))
+val_dataloader = dict(dataset=dict(imbalance_factor=imbalance_factor))
+test_dataloader = val_dataloader

@@ -1,0 +1,21 @@
+_base_ = [
+    'mmpretrain::_base_/models/resnext50_32x4d.py', '../_base_/datasets/imagenet-lt_bs64.py',
+    '../_base_/schedules/imagenet-lt_sgd-coslr-90e.py', 'mmpretrain::_base_/default_runtime.py'
+]
+custom_imports = dict(imports=['mmtde.cls'], allow_failed_imports=False)
+
+model = dict(
+    head=dict(
+        _delete_=True,
+        type='CausalNormHead',
+        num_classes=1000,
+        in_channels=2048,
+        num_head=2,  # K: the 2048-d feature is split into two 1024-d heads
+        tau=16.0,  # temperature of the normalised logits
+        gamma=1 / 32,  # w / (|w| + gamma)
+        alpha=3.0,  # TDE strength at test time (paper: 3.0 on ImageNet-LT; 0 = De-confound)
+        use_tde=True,  # TDE in predict (validation uses it too, as in the reference)
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5)))
+# mu follows the learning rate at each epoch start: 1 - 0.1 * min(50 * lr, 1).
+custom_hooks = [dict(type='EMAFeatureHook', mu_policy='lr')]

@@ -1,0 +1,7 @@
+# The linear cross-entropy baseline: mmpretrain's ResNeXt-50 32x4d and LinearClsHead, same data
+# and schedule as the causal-norm/TDE config.
+_base_ = [
+    'mmpretrain::_base_/models/resnext50_32x4d.py', '../_base_/datasets/imagenet-lt_bs64.py',
+    '../_base_/schedules/imagenet-lt_sgd-coslr-90e.py', 'mmpretrain::_base_/default_runtime.py'
+]
+custom_imports = dict(imports=['mmtde.cls'], allow_failed_imports=False)

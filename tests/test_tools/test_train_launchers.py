@@ -1,0 +1,104 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""tools/train.py, tools/dist_train.sh (2 CPU ranks), mim train, resume, test and inheritance."""
+import glob
+import os.path as osp
+import shutil
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO, run_cmd, tiny_cls_cfg_text
+
+TRAIN = osp.join(REPO, 'tools/train.py')
+TEST = osp.join(REPO, 'tools/test.py')
+
+
+def load_state(path):
+    from mmtde.engine import register_checkpoint_safe_globals
+    register_checkpoint_safe_globals()
+    return torch.load(path, map_location='cpu')  # weights_only by default (torch >= 2.6)
+
+
+def assert_states_close(a, b, atol=1e-5):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.allclose(a[key].float(), b[key].float(), atol=atol), key
+
+
+def test_train_then_test(tiny_cls_cfg, tmp_path):
+    work = tmp_path / 'work'
+    run_cmd([sys.executable, TRAIN, tiny_cls_cfg, '--work-dir', str(work)])
+    state = load_state(work / 'epoch_3.pth')['state_dict']
+    # IF 4 keeps 8, 5, 3, 2 images: 18 a epoch, 5 batches of at most 4
+    assert int(state['head.feat_ema.num_updates']) == 3 * 5
+    assert state['head.feat_ema.d'].dtype == torch.float32
+    out = run_cmd([sys.executable, TEST, tiny_cls_cfg, str(work / 'epoch_3.pth'),
+                   '--work-dir', str(tmp_path / 'test')])
+    assert 'lt/top1' in out.stdout + out.stderr
+    off = run_cmd([sys.executable, TEST, tiny_cls_cfg, str(work / 'epoch_3.pth'),
+                   '--work-dir', str(tmp_path / 'test0'), '--cfg-options',
+                   'model.head.alpha=0'])
+    assert 'lt/top1' in off.stdout + off.stderr
+
+
+def test_resume_is_exact(tiny_cls_cfg, tmp_path):
+    full, part = tmp_path / 'full', tmp_path / 'part'
+    run_cmd([sys.executable, TRAIN, tiny_cls_cfg, '--work-dir', str(full)])
+    run_cmd([sys.executable, TRAIN, tiny_cls_cfg, '--work-dir', str(part), '--cfg-options',
+             'train_cfg.max_epochs=1'])
+    run_cmd([sys.executable, TRAIN, tiny_cls_cfg, '--work-dir', str(part), '--resume',
+             str(part / 'epoch_1.pth')])
+    a = load_state(full / 'epoch_3.pth')
+    b = load_state(part / 'epoch_3.pth')
+    assert_states_close(a['state_dict'], b['state_dict'])
+    assert a['meta']['iter'] == b['meta']['iter'] == 15
+
+
+def test_amp_without_gpu_fails_early(tiny_cls_cfg, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a GPU')
+    with pytest.raises(AssertionError, match='--amp needs a GPU'):
+        run_cmd([sys.executable, TRAIN, tiny_cls_cfg, '--amp', '--work-dir', str(tmp_path)])
+    assert not glob.glob(str(tmp_path / '*.pth'))
+
+
+def test_dist_train_two_cpu_ranks_match_one_process(tiny_folder, tmp_path):
+    """Same global batches (sampler without shuffle, 2 x 2 vs 1 x 4): same d on every rank,
+    equal to the single-process d; DDP averages gradients, so the weights match too."""
+    common = "train_dataloader['sampler'] = dict(type='DefaultSampler', shuffle=False)\n"
+    single_cfg = tmp_path / 'single.py'
+    single_cfg.write_text(tiny_cls_cfg_text(tiny_folder, extra=common))
+    dist_cfg = tmp_path / 'dist.py'
+    dist_cfg.write_text(tiny_cls_cfg_text(tiny_folder, extra=common + (
+        'train_dataloader.update(batch_size=2)\n'
+        "custom_hooks = [dict(type='EMAFeatureHook', mu=0.9), "
+        "dict(type='DumpMovingAverageHook')]\n"
+        "custom_imports = dict(imports=['mmtde.cls', 'dump_d_hook'], "
+        'allow_failed_imports=False)\n')))
+    shutil.copy(osp.join(osp.dirname(__file__), 'dump_d_hook.py'), tmp_path)
+    run_cmd([sys.executable, TRAIN, str(single_cfg), '--work-dir', str(tmp_path / 'single')])
+    run_cmd(['bash', osp.join(REPO, 'tools/dist_train.sh'), str(dist_cfg), '2', '--work-dir',
+             str(tmp_path / 'dist')], env={'PORT': '29517', 'PYTHONPATH': str(tmp_path)})
+    ranks = [torch.load(tmp_path / 'dist' / f'd_rank{r}.pth') for r in (0, 1)]
+    assert torch.equal(ranks[0], ranks[1])
+    single = load_state(tmp_path / 'single' / 'epoch_3.pth')['state_dict']
+    assert torch.allclose(ranks[0], single['head.feat_ema.d'], rtol=1e-4, atol=1e-4)
+    dist = load_state(tmp_path / 'dist' / 'epoch_3.pth')['state_dict']
+    assert_states_close(single, dist, atol=1e-4)
+
+
+@pytest.mark.skipif(shutil.which('mim') is None and not osp.exists(
+    osp.join(osp.dirname(sys.executable), 'mim')), reason='openmim is not installed')
+def test_mim_train_and_downstream_inheritance(tiny_folder, tmp_path):
+    """A project outside the repo inherits ``mmtde::...`` and trains through mim."""
+    downstream = tmp_path / 'downstream'
+    downstream.mkdir()
+    base = 'mmtde::cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py'
+    (downstream / 'my_tde.py').write_text(
+        tiny_cls_cfg_text(tiny_folder, base=base, extra='train_cfg.update(max_epochs=1)\n'))
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    run_cmd([mim, 'train', 'mmtde', 'my_tde.py', '--gpus', '0', '--work-dir',
+             str(downstream / 'work')], cwd=str(downstream))
+    state = load_state(downstream / 'work' / 'epoch_1.pth')['state_dict']
+    assert int(state['head.feat_ema.num_updates']) == 5
