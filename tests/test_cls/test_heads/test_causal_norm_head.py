@@ -15,10 +15,13 @@ import mmtde.cls  # noqa: E402,F401
 
 
 def build_head(**kwargs):
+    # Build in mmpretrain's scope whatever scope an earlier Runner in this process left.
+    from mmengine.registry import DefaultScope
     cfg = dict(type='CausalNormHead', num_classes=5, in_channels=8, num_head=2, tau=16.0,
                gamma=1 / 32, alpha=1.0, mu=0.9)
     cfg.update(kwargs)
-    return MODELS.build(cfg)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(cfg)
 
 
 def samples(labels):
