@@ -15,11 +15,16 @@ import sys
 import tarfile
 import time
 
+# Run from a checkout, the tools use that checkout's mmtde rather than an installed copy.
+_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isdir(osp.join(_REPO, 'mmtde')) and _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = _REPO
 CONFIG = osp.join(REPO, 'configs/cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py')
 HOW_TO_PROVIDE = """\
 No CIFAR-10 found, and it could not be downloaded. Provide it in one of these ways:

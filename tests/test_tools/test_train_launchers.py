@@ -102,3 +102,46 @@ def test_mim_train_and_downstream_inheritance(tiny_folder, tmp_path):
              str(downstream / 'work')], cwd=str(downstream))
     state = load_state(downstream / 'work' / 'epoch_1.pth')['state_dict']
     assert int(state['head.feat_ema.num_updates']) == 5
+
+
+def test_num_classes_mismatch_fails_before_training(tiny_folder, tmp_path):
+    cfg = tmp_path / 'bad.py'
+    cfg.write_text(tiny_cls_cfg_text(tiny_folder, extra="model['head']['num_classes'] = 10\n"))
+    with pytest.raises(AssertionError, match=r'head.num_classes=10 but the training set '
+                       r'ImageFolderLT has 4 classes; set num_classes=4'):
+        run_cmd([sys.executable, TRAIN, str(cfg), '--work-dir', str(tmp_path / 'w')])
+    assert not glob.glob(str(tmp_path / 'w' / '*.pth'))
+
+
+def test_head_without_pooled_feature_fails_before_any_checkpoint(tiny_folder, tmp_path):
+    cfg = tmp_path / 'noneck.py'
+    cfg.write_text(tiny_cls_cfg_text(tiny_folder, extra="model['neck'] = None\n"))
+    with pytest.raises(AssertionError, match="put a neck such as dict.type='GlobalAveragePooling'"):
+        run_cmd([sys.executable, TRAIN, str(cfg), '--work-dir', str(tmp_path / 'w')])
+    assert not glob.glob(str(tmp_path / 'w' / '*.pth'))
+
+
+def test_reestimate_d_recovers_direction_without_touching_weights(tiny_cls_cfg, tmp_path):
+    work = tmp_path / 'work'
+    run_cmd([sys.executable, TRAIN, tiny_cls_cfg, '--work-dir', str(work)])
+    trained = load_state(work / 'epoch_3.pth')
+    # a checkpoint "from before the hook": d zero, never updated
+    stale = {**trained, 'state_dict': dict(trained['state_dict'])}
+    stale['state_dict']['head.feat_ema.d'] = torch.zeros_like(trained['state_dict'][
+        'head.feat_ema.d'])
+    stale['state_dict']['head.feat_ema.num_updates'] = torch.tensor(0)
+    torch.save(stale, tmp_path / 'stale.pth')
+    with pytest.raises(AssertionError, match='no usable moving-average feature d'):
+        run_cmd([sys.executable, TEST, tiny_cls_cfg, str(tmp_path / 'stale.pth'),
+                 '--work-dir', str(tmp_path / 't0')])
+    run_cmd([sys.executable, osp.join(REPO, 'tools/reestimate_d.py'), tiny_cls_cfg,
+             str(tmp_path / 'stale.pth'), '--out', str(tmp_path / 'fixed.pth')])
+    fixed = load_state(tmp_path / 'fixed.pth')['state_dict']
+    for key, value in trained['state_dict'].items():
+        if 'feat_ema' not in key:
+            assert torch.equal(value, fixed[key]), key
+    cos = torch.nn.functional.cosine_similarity(fixed['head.feat_ema.d'],
+                                                trained['state_dict']['head.feat_ema.d'], dim=0)
+    assert cos > 0.99
+    run_cmd([sys.executable, TEST, tiny_cls_cfg, str(tmp_path / 'fixed.pth'), '--work-dir',
+             str(tmp_path / 't1')])

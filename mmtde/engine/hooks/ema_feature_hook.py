@@ -61,6 +61,23 @@ class EMAFeatureHook(Hook):
                 f'EMAFeatureHook found no moving-average feature in {type(runner.model).__name__}:'
                 f' the model has no TDE head. Use CausalNormHead (mmpretrain) or a TDE bbox head '
                 f'(mmdet), or remove EMAFeatureHook from custom_hooks.')
+        self._check_num_classes(runner)
+
+    @staticmethod
+    def _check_num_classes(runner) -> None:
+        """Fail before the first step when a TDE head and the training data disagree."""
+        dataset = getattr(runner.train_dataloader, 'dataset', None)
+        classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if not classes:
+            return
+        for name, module in model.named_modules():
+            if isinstance(getattr(module, 'feat_ema', None), MovingAverageFeature) and \
+                    getattr(module, 'num_classes', len(classes)) != len(classes):
+                raise ValueError(
+                    f'{name or "model"}.num_classes={module.num_classes} but the training set '
+                    f'{type(dataset).__name__} has {len(classes)} classes; set '
+                    f'num_classes={len(classes)} in the head config')
 
     def current_mu(self, runner) -> Optional[float]:
         """The momentum for the coming epoch, or None to keep the heads' own."""
