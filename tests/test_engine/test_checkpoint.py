@@ -86,3 +86,41 @@ def test_atomic_put_never_leaves_partial_file(tmp_path, monkeypatch):
         backend.put(b'new' * 1000, str(target))
     assert target.read_bytes() == b'old complete checkpoint'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_1.pth']
+
+
+KILLED_WRITER = r'''
+import sys, torch, io
+from mmengine.fileio import get_file_backend
+import mmtde.engine  # registers atomic_local
+target = sys.argv[1]
+backend = get_file_backend(target, backend_args=dict(backend='atomic_local'))
+buf = io.BytesIO()
+torch.save({'state_dict': {'w': torch.zeros(64, 1024, 1024)}}, buf)  # 256 MB
+print('writing', flush=True)
+backend.put(buf.getvalue(), target)
+print('done', flush=True)
+'''
+
+
+def test_killed_save_leaves_the_previous_checkpoint(tmp_path):
+    """SIGKILL a process in the middle of writing a large checkpoint: the path still holds
+    the previous, complete checkpoint (never a truncated file that loads as garbage)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    target = tmp_path / 'latest.pth'
+    torch.save({'state_dict': {'w': torch.ones(3)}}, target)
+    script = tmp_path / 'writer.py'
+    script.write_text(KILLED_WRITER)
+    proc = subprocess.Popen([sys.executable, str(script), str(target)], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == 'writing'
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    loaded = torch.load(target, weights_only=True)
+    if torch.equal(loaded['state_dict']['w'], torch.ones(3)):
+        assert proc.returncode == -signal.SIGKILL  # killed mid-write: old file intact
+    else:  # the write won the race: then the file is the complete new checkpoint
+        assert loaded['state_dict']['w'].shape == (64, 1024, 1024)
