@@ -1,0 +1,5 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+from .bbox_heads import CausalNormClassifier, CausalNormShared2FCBBoxHead
+from .tde_cascade_roi_head import TDECascadeRoIHead
+
+__all__ = ['CausalNormClassifier', 'CausalNormShared2FCBBoxHead', 'TDECascadeRoIHead']
