@@ -40,7 +40,8 @@ def checkpoint_safe_globals() -> list:
     multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
     dtype_classes = [
         type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int8, np.int16,
-                                    np.int32, np.int64, np.uint8, np.bool_)
+                                    np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                                    np.uint64, np.bool_)
     ]
     entries = [np.ndarray, np.dtype, HistoryBuffer, *dtype_classes,
                (_history_buffer_getattr, 'builtins.getattr')]

@@ -58,6 +58,8 @@ def load_config(path: str) -> Config:
 def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
     """Apply mmtde's run-time defaults to a loaded config, in place.
 
+    * every rank's random-number state is saved in checkpoints and restored on resume
+      (``RNGStateHook``);
     * checkpoints are written atomically (``AtomicLocalBackend``) unless the config chose a
       storage backend itself;
     * distributed runs without a GPU use gloo and a device-less DDP wrapper;
@@ -67,6 +69,11 @@ def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
     # Registers the backend and the checkpoint allow-list.
     from mmtde.engine import register_checkpoint_safe_globals
     register_checkpoint_safe_globals()
+
+    # Resume continues the same random streams (samplers, augmentation): see RNGStateHook.
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') == 'RNGStateHook' for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type='RNGStateHook')]
 
     ckpt = cfg.get('default_hooks', {}).get('checkpoint')
     if ckpt is not None and not ckpt.get('backend_args') and not ckpt.get('file_client_args') \

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from conftest import REPO, run_cmd, tiny_cls_cfg_text
+from mmtde_test_utils import REPO, run_cmd, tiny_cls_cfg_text
 
 TRAIN = osp.join(REPO, 'tools/train.py')
 TEST = osp.join(REPO, 'tools/test.py')

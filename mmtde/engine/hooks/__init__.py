@@ -1,3 +1,4 @@
 from .ema_feature_hook import EMAFeatureHook
+from .rng_state_hook import RNGStateHook
 
-__all__ = ['EMAFeatureHook']
+__all__ = ['EMAFeatureHook', 'RNGStateHook']

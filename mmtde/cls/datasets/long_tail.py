@@ -1,0 +1,217 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""Long-tailed subsampling of a balanced training set, and the per-class counts it leaves.
+
+The maths are plain numpy; the mixins only assume an mmengine ``BaseDataset`` below them in
+the MRO. Nothing here imports an OpenMMLab package beyond mmengine's logger.
+"""
+import math
+from typing import List, Optional, Sequence
+
+import numpy as np
+from mmengine.logging import MMLogger
+
+
+def check_imbalance_factor(imbalance_factor: float) -> float:
+    """Validate an imbalance factor (largest over smallest class size) and return it."""
+    if isinstance(imbalance_factor, bool) or not isinstance(imbalance_factor, (int, float)) \
+            or not math.isfinite(imbalance_factor) or imbalance_factor < 1:
+        raise ValueError(f'imbalance_factor={imbalance_factor!r} is invalid: imbalance_factor '
+                         f'must be >= 1, e.g. 100, 50 or 10 (1 keeps the balanced set)')
+    return float(imbalance_factor)
+
+
+def long_tail_counts(n_max: int, num_classes: int, imbalance_factor: float) -> List[int]:
+    """Per-class sizes of the exponential long-tailed profile of the CIFAR-LT benchmarks.
+
+    ``n_c = int(n_max * (1 / IF) ** (c / (C - 1)))``: class 0 keeps ``n_max`` images and the
+    last class ``n_max / IF`` (rounded down). CIFAR-10 with IF 100 gives 5000, 2997, ..., 83, 50
+    (12,406 images).
+
+    Args:
+        n_max (int): Size of the largest (first) class.
+        num_classes (int): C.
+        imbalance_factor (float): IF >= 1.
+
+    Returns:
+        list[int]: C sizes, non-increasing.
+    """
+    imbalance_factor = check_imbalance_factor(imbalance_factor)
+    if int(n_max) != n_max or n_max < 1:
+        raise ValueError(f'n_max={n_max!r} must be a positive integer (images in the largest '
+                         f'class)')
+    if int(num_classes) != num_classes or num_classes < 1:
+        raise ValueError(f'num_classes={num_classes!r} must be a positive integer')
+    if num_classes == 1:
+        return [int(n_max)]
+    # (1.0 / IF) ** (c / (C - 1.0)) rounds exactly like the reference's 0.01 ** (c / (C - 1.0)).
+    ratio = 1.0 / imbalance_factor
+    return [int(n_max * ratio**(c / (num_classes - 1.0))) for c in range(num_classes)]
+
+
+def count_labels(labels: Sequence[int], num_classes: int) -> List[int]:
+    """Number of occurrences of each label in ``[0, num_classes)``."""
+    return np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes).tolist()
+
+
+def plan_long_tail(class_sizes: Sequence[int], imbalance_factor: float,
+                   n_max: Optional[int] = None) -> List[int]:
+    """Sizes to keep per class when subsampling a set with ``class_sizes`` images per class.
+
+    Args:
+        class_sizes (Sequence[int]): Images available in each class (C entries).
+        imbalance_factor (float): IF >= 1.
+        n_max (int, optional): Size of the largest class. Defaults to the smallest available
+            class size (every class can then supply its share; on the balanced CIFAR training
+            sets this is the reference's ``len(data) / C``).
+
+    Returns:
+        list[int]: C sizes, each within what its class has.
+    """
+    sizes = [int(s) for s in class_sizes]
+    if not sizes:
+        raise ValueError('cannot subsample a dataset with no class')
+    if n_max is None:
+        n_max = min(sizes)
+        if n_max < 1:
+            raise ValueError(f'class {sizes.index(0)} has no image, so no long-tailed subset '
+                             f'can be drawn: check that the classes match the data')
+    counts = long_tail_counts(n_max, len(sizes), imbalance_factor)
+    for c, (want, have) in enumerate(zip(counts, sizes)):
+        if want > have:
+            raise ValueError(f'class {c} has {have} images but n_max={n_max} and '
+                             f'imbalance_factor={imbalance_factor} ask for {want}: lower n_max '
+                             f'(or leave it None to use the smallest class size)')
+        if want < 1:
+            raise ValueError(f'n_max={n_max} with imbalance_factor={imbalance_factor} leaves '
+                             f'class {c} with no image: use a smaller imbalance_factor or a '
+                             f'larger n_max')
+    return counts
+
+
+def long_tail_indices(labels: Sequence[int], imbalance_factor: float, seed: int,
+                      n_max: Optional[int] = None,
+                      num_classes: Optional[int] = None) -> List[int]:
+    """Indices of a seeded long-tailed subset of a labelled set.
+
+    Class ``c`` keeps the first ``n_c`` entries (see :func:`long_tail_counts`) of a random
+    permutation of its indices, drawn from ``numpy.random.default_rng(seed)`` class after class,
+    so the subset depends on ``seed`` only (not on the global numpy state) and is identical on
+    every rank.
+
+    Args:
+        labels (Sequence[int]): Label of every sample, each in ``[0, num_classes)``.
+        imbalance_factor (float): IF >= 1.
+        seed (int): Seed of the subset.
+        n_max (int, optional): Size of the largest class. Defaults to the smallest class size.
+        num_classes (int, optional): C. Defaults to ``max(labels) + 1``.
+
+    Returns:
+        list[int]: Sorted indices into ``labels``.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f'labels must lie in [0, {num_classes}), got min {labels.min()} and '
+                         f'max {labels.max()}')
+    counts = plan_long_tail(count_labels(labels, num_classes), imbalance_factor, n_max)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for c, n_c in enumerate(counts):
+        members = np.flatnonzero(labels == c)
+        picked.append(members[rng.permutation(members.size)[:n_c]])
+    return np.sort(np.concatenate(picked)).tolist()
+
+
+class ClassCountsMixin:
+    """Publishes the per-class training-image counts of a classification dataset.
+
+    ``class_counts`` always means counts of the *training* split, on every split, because
+    they are what define the many / medium / few groups: a test split carries them in its
+    ``metainfo['class_counts']`` so that ``LongTailAccuracy`` finds them through the
+    evaluator's ``dataset_meta``. It is None when they could not be determined.
+    """
+
+    _class_counts: Optional[List[int]] = None
+
+    @property
+    def class_counts(self) -> Optional[List[int]]:
+        """list[int] | None: Training images per class (C entries)."""
+        if not getattr(self, '_fully_initialized', True):
+            self.full_init()
+        return None if self._class_counts is None else list(self._class_counts)
+
+    def _set_class_counts(self, counts: Optional[Sequence[int]]) -> None:
+        self._class_counts = None if counts is None else [int(n) for n in counts]
+        if counts is None:
+            self._metainfo.pop('class_counts', None)
+        else:
+            self._metainfo['class_counts'] = list(self._class_counts)
+
+    def _check_labels(self, labels: Sequence[int], source: str) -> int:
+        """Check labels against ``metainfo['classes']`` and return the number of classes."""
+        classes = self._metainfo.get('classes')
+        labels = np.asarray(labels, dtype=np.int64)
+        if classes is None:
+            return int(labels.max()) + 1 if labels.size else 0
+        num_classes = len(classes)
+        bad = labels[(labels < 0) | (labels >= num_classes)]
+        if bad.size:
+            raise ValueError(
+                f'{type(self).__name__}: {source} has label {int(bad[0])} but metainfo lists '
+                f'{num_classes} classes; the `metainfo`/`classes` given in the config disagree '
+                f'with the data: drop them or list all {int(labels.max()) + 1} classes')
+        return num_classes
+
+
+class LongTailMixin(ClassCountsMixin):
+    """Subsamples the ``'train'`` split of a balanced dataset to a long-tailed one.
+
+    Put it before a dataset class in the bases and call :meth:`_init_long_tail` before that
+    class's ``__init__`` (which loads the data). After the host's ``load_data_list`` the
+    training list is cut to :func:`long_tail_indices`; other splits stay balanced but still
+    expose the training ``class_counts`` when :meth:`_train_class_sizes` can tell them. The
+    split, not ``test_mode``, decides: mmpretrain's CIFAR configs leave ``test_mode=False`` on
+    the test split.
+    """
+
+    def _init_long_tail(self, imbalance_factor: float, seed: int,
+                        n_max: Optional[int] = None) -> None:
+        self.imbalance_factor = check_imbalance_factor(imbalance_factor)
+        if isinstance(seed, bool) or int(seed) != seed:
+            raise ValueError(f'seed={seed!r} must be an integer')
+        self.seed = int(seed)
+        self.n_max = n_max
+
+    def _train_class_sizes(self) -> Optional[List[int]]:
+        """Images per class in the full (balanced) training split; None if unknown."""
+        return None
+
+    def load_data_list(self) -> List[dict]:
+        """Load the host's list, then subsample it if this is the training split."""
+        data_list = super().load_data_list()
+        labels = [int(info['gt_label']) for info in data_list]
+        num_classes = self._check_labels(labels, f'the {self.split} split')
+        if self.split == 'train':
+            sizes = count_labels(labels, num_classes)
+            keep = long_tail_indices(labels, self.imbalance_factor, self.seed, self.n_max,
+                                     num_classes)
+            data_list = [data_list[i] for i in keep]
+            self._set_class_counts(count_labels([labels[i] for i in keep], num_classes))
+            MMLogger.get_current_instance().info(
+                f'{type(self).__name__}: imbalance_factor={self.imbalance_factor:g}, '
+                f'seed={self.seed}: kept {len(keep)} of {sum(sizes)} training images')
+            return data_list
+        sizes = self._train_class_sizes()
+        if sizes is None:
+            MMLogger.get_current_instance().warning(
+                f'{type(self).__name__}({self.split}): the training split was not found, so '
+                f'metainfo has no class_counts; give LongTailAccuracy class_counts= or '
+                f'train_dataset=')
+            self._set_class_counts(None)
+        else:
+            if len(sizes) != num_classes:
+                raise ValueError(f'{type(self).__name__}: the training split has {len(sizes)} '
+                                 f'classes but the {self.split} split has {num_classes}')
+            self._set_class_counts(plan_long_tail(sizes, self.imbalance_factor, self.n_max))
+        return data_list

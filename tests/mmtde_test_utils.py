@@ -1,0 +1,61 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""Helpers shared by the tests (importable: ``pytest.ini`` puts ``tests/`` on the path)."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CIFAR_TDE_CFG = osp.join(
+    REPO, 'configs/cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py')
+TINY_CLASSES = ('ant', 'bee', 'cat', 'dog')
+
+
+def tiny_cls_cfg_text(data_root: str, base: str = CIFAR_TDE_CFG, extra: str = '') -> str:
+    """A config inheriting ``base`` with a tiny BN-frozen backbone and the tiny folder.
+
+    ``norm_eval=True`` makes every feature independent of which images share its batch, so
+    one process and several ranks that see the same global batches compute the same ``d``.
+    """
+    return f'''
+_base_ = [{base!r}]
+model = dict(
+    data_preprocessor=dict(num_classes=4, mean=[127.5] * 3, std=[64.0] * 3, to_rgb=True),
+    backbone=dict(_delete_=True, type='ResNet_CIFAR', depth=18, stem_channels=8,
+                  base_channels=8, norm_eval=True),
+    head=dict(num_classes=4, in_channels=64))
+pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(_delete_=True, type='ImageFolderLT', data_root={data_root!r}, split='train',
+                 imbalance_factor=4, seed=0, pipeline=pipeline))
+val_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False,
+    dataset=dict(_delete_=True, type='ImageFolderLT', data_root={data_root!r}, split='test',
+                 imbalance_factor=4, seed=0, pipeline=pipeline))
+test_dataloader = val_dataloader
+optim_wrapper = dict(optimizer=dict(lr=0.05))
+# explicit end: a run cut short with train_cfg.max_epochs=1 keeps the same schedule
+param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[2], gamma=0.1, end=3)]
+train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=3)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
+randomness = dict(seed=0, deterministic=True)
+{extra}
+'''
+
+
+def run_cmd(args, cwd=REPO, timeout=600, env=None):
+    """Run a command with the test interpreter's environment first on PATH; fail loudly."""
+    full_env = dict(os.environ)
+    full_env['PATH'] = osp.dirname(sys.executable) + os.pathsep + full_env.get('PATH', '')
+    full_env.setdefault('OMP_NUM_THREADS', '1')
+    full_env['PYTHONUNBUFFERED'] = '1'
+    if env:
+        full_env.update(env)
+    proc = subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f'{args} exited {proc.returncode}\n--- stdout\n'
+                             f'{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-6000:]}')
+    return proc

@@ -1,0 +1,107 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""CIFAR10LT / CIFAR100LT on tiny stand-ins for the official pickled batches."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmpretrain.registry import DATASETS
+
+from mmtde.cls.datasets import CIFAR10LT, CIFAR100LT, long_tail_counts
+from mmtde.evaluation import LongTailAccuracy
+
+
+def _write_batch(path, labels, key, seed):
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 256, (len(labels), 3072), dtype=np.uint8)
+    with open(path, 'wb') as f:
+        pickle.dump({'data': data, key: list(labels)}, f)
+
+
+@pytest.fixture
+def cifar10_root(tmp_path, monkeypatch):
+    """Official layout, 50 training and 10 test images per class, no md5 checks."""
+    folder = tmp_path / CIFAR10LT.base_folder
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    train = rng.permutation(np.repeat(np.arange(10), 50))
+    for i in range(5):
+        _write_batch(folder / f'data_batch_{i + 1}', train[i * 100:(i + 1) * 100], 'labels', i)
+    _write_batch(folder / 'test_batch', np.repeat(np.arange(10), 10), 'labels', 9)
+    monkeypatch.setattr(CIFAR10LT, 'train_list', [[f'data_batch_{i}', None] for i in range(1, 6)])
+    monkeypatch.setattr(CIFAR10LT, 'test_list', [['test_batch', None]])
+    return str(tmp_path)
+
+
+def _labels(ds):
+    return [ds.get_data_info(i)['gt_label'] for i in range(len(ds))]
+
+
+def test_train_split_is_long_tailed(cifar10_root):
+    ds = DATASETS.build(dict(type='CIFAR10LT', data_root=cifar10_root, split='train',
+                             imbalance_factor=10, seed=0, download=False))
+    expected = long_tail_counts(50, 10, 10)
+    assert isinstance(ds, CIFAR10LT)
+    assert len(ds) == sum(expected)
+    assert np.bincount(_labels(ds), minlength=10).tolist() == expected
+    assert ds.class_counts == expected and ds.metainfo['class_counts'] == expected
+    assert ds.metainfo['classes'][0] == 'airplane'
+    assert ds.get_data_info(0)['img'].shape == (32, 32, 3)
+
+
+def test_test_split_stays_balanced_and_carries_training_counts(cifar10_root):
+    ds = CIFAR10LT(data_root=cifar10_root, split='test', imbalance_factor=10, download=False)
+    assert len(ds) == 100
+    assert np.bincount(_labels(ds)).tolist() == [10] * 10
+    assert ds.class_counts == long_tail_counts(50, 10, 10)
+
+
+def test_seed(cifar10_root):
+    def imgs(seed):
+        ds = CIFAR10LT(data_root=cifar10_root, imbalance_factor=10, seed=seed, download=False)
+        return np.stack([ds.get_data_info(i)['img'] for i in range(len(ds))])
+
+    assert np.array_equal(imgs(3), imgs(3))
+    assert not np.array_equal(imgs(3), imgs(4))
+
+
+def test_classes_that_disagree_with_the_data(cifar10_root):
+    with pytest.raises(ValueError, match='metainfo lists 3 classes'):
+        CIFAR10LT(data_root=cifar10_root, metainfo=dict(classes=('a', 'b', 'c')),
+                  download=False)
+    with pytest.raises(ValueError, match='class 10 has no image'):
+        CIFAR10LT(data_root=cifar10_root, metainfo=dict(classes=tuple(map(str, range(11)))),
+                  download=False)
+    with pytest.raises(ValueError, match='imbalance_factor must be >= 1'):
+        CIFAR10LT(data_root=cifar10_root, imbalance_factor=0.01, download=False)
+
+
+def test_metric_finds_counts_in_the_test_split_meta(cifar10_root):
+    ds = CIFAR10LT(data_root=cifar10_root, split='test', imbalance_factor=10, download=False)
+    metric = LongTailAccuracy(tail_k=0)
+    metric.dataset_meta = ds.metainfo
+    # A model that only ever predicts class 0 (50 training images: medium-shot here).
+    metric.process(None, [{'gt_label': torch.tensor([lab]), 'pred_label': torch.tensor([0])}
+                          for lab in _labels(ds)])
+    res = metric.evaluate(len(ds))
+    counts = long_tail_counts(50, 10, 10)
+    medium = [c for c in range(10) if 20 <= counts[c] <= 100]
+    assert res['lt/top1'] == pytest.approx(10.0)
+    assert res['lt/medium'] == pytest.approx(100.0 / len(medium))
+    assert 'lt/many' not in res
+
+
+def test_cifar100lt(tmp_path, monkeypatch):
+    folder = tmp_path / CIFAR100LT.base_folder
+    folder.mkdir()
+    _write_batch(folder / 'train', np.repeat(np.arange(100), 5), 'fine_labels', 0)
+    _write_batch(folder / 'test', np.repeat(np.arange(100), 1), 'fine_labels', 1)
+    monkeypatch.setattr(CIFAR100LT, 'train_list', [['train', None]])
+    monkeypatch.setattr(CIFAR100LT, 'test_list', [['test', None]])
+    ds = DATASETS.build(dict(type='CIFAR100LT', data_root=str(tmp_path), imbalance_factor=5,
+                             download=False))
+    expected = long_tail_counts(5, 100, 5)
+    assert expected[0] == 5 and expected[-1] == 1
+    assert np.bincount(_labels(ds), minlength=100).tolist() == expected
+    test = CIFAR100LT(data_root=str(tmp_path), split='test', imbalance_factor=5, download=False)
+    assert len(test) == 100 and test.class_counts == expected
