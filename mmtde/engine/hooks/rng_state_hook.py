@@ -4,7 +4,7 @@ import random
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.registry import HOOKS
 
 
@@ -33,13 +33,44 @@ class RNGStateHook(Hook):
     after a resume than in the uninterrupted run. With this hook a resumed run continues the
     same streams (exact on CPU with deterministic settings and ``num_workers=0``; dataloader
     workers are reseeded by mmengine itself). ``tools/train.py`` adds it to every run.
+
+    Only rank 0 writes checkpoints (``Runner.save_checkpoint`` is master-only), so the states
+    are gathered from all ranks just before the ``CheckpointHook`` (priority ``VERY_LOW``)
+    saves, at every point where it will save.
     """
 
-    priority = 'VERY_LOW'
+    priority = 'LOW'
+
+    def __init__(self) -> None:
+        self._states = None
+        self._captured_at = -1
+
+    def _checkpoint_hook(self, runner):
+        return next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
+
+    def _gather(self, iters_done: int) -> None:
+        self._states = all_gather_object(_capture())
+        self._captured_at = iters_done  # what the checkpoint's meta['iter'] will say
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        ckpt = self._checkpoint_hook(runner)
+        if ckpt is not None and not ckpt.by_epoch and (
+                self.every_n_train_iters(runner, ckpt.interval) or self.is_last_train_iter(runner)):
+            self._gather(runner.iter + 1)
+
+    def after_train_epoch(self, runner) -> None:
+        ckpt = self._checkpoint_hook(runner)
+        if ckpt is None or ckpt.by_epoch:
+            self._gather(runner.iter)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        # Called on every rank; the file is written by rank 0, so gather first.
-        checkpoint.setdefault('meta', {})['rng_states'] = all_gather_object(_capture())
+        if self._captured_at == checkpoint.get('meta', {}).get('iter', runner.iter):
+            states = self._states
+        elif get_world_size() == 1:
+            states = [_capture()]
+        else:  # a save outside the CheckpointHook's schedule: only rank 0's state is at hand
+            return
+        checkpoint.setdefault('meta', {})['rng_states'] = states
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         states = checkpoint.get('meta', {}).get('rng_states')
