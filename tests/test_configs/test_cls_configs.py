@@ -27,6 +27,8 @@ def test_all_configs_found():
 def test_config_builds_and_runs(path):
     cfg = load_config(path)
     stem = osp.splitext(osp.basename(path))[0]
+    # as the Runner does: the top-level data_preprocessor goes into the model
+    cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
         for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
