@@ -14,7 +14,6 @@ from mmengine.logging import MMLogger
 from mmengine.utils import ProgressBar
 
 from mmtde.evaluation import LongTailAccuracy
-from mmtde.functional import head_cosine, normalize_feature, normalized_logits, fold_tde_weight
 
 GROUP_KEYS = ('top1', 'many', 'medium', 'few', 'tail')
 
@@ -51,19 +50,14 @@ def head_logits(head, feats: torch.Tensor, alpha: float) -> torch.Tensor:
     """Test-time logits of a ``CausalNormHead`` at ``alpha`` (no state change).
 
     Args:
-        head (CausalNormHead): Supplies weights, ``d``, ``num_head``, ``tau``, ``gamma``.
+        head (CausalNormHead): Its ``fc`` supplies the weights and ``d``.
         feats (Tensor): Features (N, D).
         alpha (float): TDE strength; 0 gives the causal-norm logits.
 
     Returns:
         Tensor: Logits (N, C), exactly what ``head.predict`` computes at that ``alpha``.
     """
-    d = None
-    if alpha > 0:
-        head.feat_ema.check_ready(type(head).__name__)
-        d = head.feat_ema.d
-    w = fold_tde_weight(head.weight, d, head.num_head, head.gamma, alpha)
-    return normalized_logits(normalize_feature(feats.to(w.device), head.num_head), w, head.tau)
+    return head.fc.tde_logits(feats.to(head.fc.weight.device), alpha)
 
 
 def score_predictions(preds: torch.Tensor, labels: torch.Tensor,
@@ -93,8 +87,7 @@ def sweep_alpha(head, feats: torch.Tensor, labels: torch.Tensor, alphas: Sequenc
 
 def mean_cosine(head, feats: torch.Tensor) -> torch.Tensor:
     """``cos(x, d)`` per sample, averaged over the heads: shape (N,)."""
-    head.feat_ema.check_ready(type(head).__name__)
-    return head_cosine(feats, head.feat_ema.d, head.num_head).mean(dim=1)
+    return head.fc.cosine(feats.to(head.fc.weight.device)).mean(dim=1)
 
 
 def recommend_alpha(rows: List[Dict], key: str = 'top1') -> float:

@@ -11,3 +11,6 @@ __all__ = [
 from .moving_average import MovingAverageFeature, check_mu  # noqa: E402
 
 __all__ += ['MovingAverageFeature', 'check_mu']
+from .causal_norm import CausalNormLinear, check_hparam  # noqa: E402
+
+__all__ += ['CausalNormLinear', 'check_hparam']

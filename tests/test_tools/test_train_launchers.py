@@ -31,8 +31,8 @@ def test_train_then_test(tiny_cls_cfg, tmp_path):
     run_cmd([sys.executable, TRAIN, tiny_cls_cfg, '--work-dir', str(work)])
     state = load_state(work / 'epoch_3.pth')['state_dict']
     # IF 4 keeps 8, 5, 3, 2 images: 18 a epoch, 5 batches of at most 4
-    assert int(state['head.feat_ema.num_updates']) == 3 * 5
-    assert state['head.feat_ema.d'].dtype == torch.float32
+    assert int(state['head.fc.feat_ema.num_updates']) == 3 * 5
+    assert state['head.fc.feat_ema.d'].dtype == torch.float32
     out = run_cmd([sys.executable, TEST, tiny_cls_cfg, str(work / 'epoch_3.pth'),
                    '--work-dir', str(tmp_path / 'test')])
     assert 'lt/top1' in out.stdout + out.stderr
@@ -83,7 +83,7 @@ def test_dist_train_two_cpu_ranks_match_one_process(tiny_folder, tmp_path):
     ranks = [torch.load(tmp_path / 'dist' / f'd_rank{r}.pth') for r in (0, 1)]
     assert torch.equal(ranks[0], ranks[1])
     single = load_state(tmp_path / 'single' / 'epoch_3.pth')['state_dict']
-    assert torch.allclose(ranks[0], single['head.feat_ema.d'], rtol=1e-4, atol=1e-4)
+    assert torch.allclose(ranks[0], single['head.fc.feat_ema.d'], rtol=1e-4, atol=1e-4)
     dist = load_state(tmp_path / 'dist' / 'epoch_3.pth')['state_dict']
     assert_states_close(single, dist, atol=1e-4)
 
@@ -101,14 +101,14 @@ def test_mim_train_and_downstream_inheritance(tiny_folder, tmp_path):
     run_cmd([mim, 'train', 'mmtde', 'my_tde.py', '--gpus', '0', '--work-dir',
              str(downstream / 'work')], cwd=str(downstream))
     state = load_state(downstream / 'work' / 'epoch_1.pth')['state_dict']
-    assert int(state['head.feat_ema.num_updates']) == 5
+    assert int(state['head.fc.feat_ema.num_updates']) == 5
 
 
 def test_num_classes_mismatch_fails_before_training(tiny_folder, tmp_path):
     cfg = tmp_path / 'bad.py'
     cfg.write_text(tiny_cls_cfg_text(tiny_folder, extra="model['head']['num_classes'] = 10\n"))
-    with pytest.raises(AssertionError, match=r'head.num_classes=10 but the training set '
-                       r'ImageFolderLT has 4 classes; set num_classes=4'):
+    with pytest.raises(AssertionError, match=r'head.fc: the TDE classifier scores 10 classes '
+                       r'but the training set ImageFolderLT has 4; set num_classes=4'):
         run_cmd([sys.executable, TRAIN, str(cfg), '--work-dir', str(tmp_path / 'w')])
     assert not glob.glob(str(tmp_path / 'w' / '*.pth'))
 
@@ -127,9 +127,9 @@ def test_reestimate_d_recovers_direction_without_touching_weights(tiny_cls_cfg, 
     trained = load_state(work / 'epoch_3.pth')
     # a checkpoint "from before the hook": d zero, never updated
     stale = {**trained, 'state_dict': dict(trained['state_dict'])}
-    stale['state_dict']['head.feat_ema.d'] = torch.zeros_like(trained['state_dict'][
-        'head.feat_ema.d'])
-    stale['state_dict']['head.feat_ema.num_updates'] = torch.tensor(0)
+    stale['state_dict']['head.fc.feat_ema.d'] = torch.zeros_like(trained['state_dict'][
+        'head.fc.feat_ema.d'])
+    stale['state_dict']['head.fc.feat_ema.num_updates'] = torch.tensor(0)
     torch.save(stale, tmp_path / 'stale.pth')
     with pytest.raises(AssertionError, match='no usable moving-average feature d'):
         run_cmd([sys.executable, TEST, tiny_cls_cfg, str(tmp_path / 'stale.pth'),
@@ -140,8 +140,8 @@ def test_reestimate_d_recovers_direction_without_touching_weights(tiny_cls_cfg, 
     for key, value in trained['state_dict'].items():
         if 'feat_ema' not in key:
             assert torch.equal(value, fixed[key]), key
-    cos = torch.nn.functional.cosine_similarity(fixed['head.feat_ema.d'],
-                                                trained['state_dict']['head.feat_ema.d'], dim=0)
+    cos = torch.nn.functional.cosine_similarity(fixed['head.fc.feat_ema.d'],
+                                                trained['state_dict']['head.fc.feat_ema.d'], dim=0)
     assert cos > 0.99
     run_cmd([sys.executable, TEST, tiny_cls_cfg, str(tmp_path / 'fixed.pth'), '--work-dir',
              str(tmp_path / 't1')])

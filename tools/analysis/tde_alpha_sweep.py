@@ -30,6 +30,7 @@ from mmtde.cls.tde_sweep import (extract_features, format_table, mean_cosine, pl
                                  recommend_alpha, sweep_alpha)
 from mmtde.engine import register_checkpoint_safe_globals
 from mmtde.evaluation import LongTailAccuracy
+from mmtde.functional import CausalNormLinear
 from mmtde.utils import load_config
 
 
@@ -72,7 +73,7 @@ def main():
     model = MODELS.build(cfg.model)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.to(args.device)
-    if not hasattr(model.head, 'feat_ema'):
+    if not isinstance(getattr(model.head, 'fc', None), CausalNormLinear):
         raise TypeError(f'{type(model.head).__name__} is not a TDE head: the alpha sweep needs '
                         f'a CausalNormHead checkpoint')
     loader = Runner.build_dataloader(cfg.get(f'{args.split}_dataloader'))

@@ -1,26 +1,12 @@
 # Copyright (c) mmtde contributors. All rights reserved.
-import math
 from typing import List, Optional, Tuple
 
 import torch
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
-from torch import nn
 
-from mmtde.functional import (MovingAverageFeature, causal_norm_logits, normalize_feature,
-                              normalized_logits, fold_tde_weight)
-
-
-def check_nonneg(name: str, value: float, strict: bool = False) -> float:
-    """Validate a non-negative (or positive) finite hyper-parameter."""
-    bad = isinstance(value, bool) or not isinstance(value, (int, float)) or \
-        not math.isfinite(value) or value < 0 or (strict and value == 0)
-    if bad:
-        rule = 'a positive number' if strict else 'a number >= 0'
-        raise ValueError(f'{name}={value!r} must be {rule} (paper defaults: tau=16, '
-                         f'gamma=1/32, alpha 1.0-3.0; alpha=0 turns TDE off)')
-    return float(value)
+from mmtde.functional import CausalNormLinear
 
 
 @MODELS.register_module()
@@ -31,6 +17,8 @@ class CausalNormHead(ClsHead):
     pre-classifier feature into the moving average ``d``; inference (``predict``) subtracts the
     part of each logit that comes from ``d`` (Tang et al., NeurIPS 2020):
     ``TDE_i = (tau/K) sum_k [<x_k, w_ik> - alpha cos(x_k, d_k) <d_k, w_ik>]`` (hats omitted).
+    The classifier and ``d`` live in ``self.fc`` (:class:`mmtde.functional.CausalNormLinear`),
+    shared with the detection head.
 
     Args:
         num_classes (int): Number of categories C.
@@ -59,32 +47,36 @@ class CausalNormHead(ClsHead):
                  mu: float = 0.9,
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        if num_classes < 1:
-            raise ValueError(f'num_classes={num_classes} must be a positive integer')
-        if num_head < 1 or in_channels % num_head != 0:
-            raise ValueError(
-                f'num_head={num_head} must divide in_channels={in_channels}; use a divisor '
-                f'such as {[k for k in (1, 2, 4, 8) if in_channels % k == 0]}')
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.num_head = num_head
-        self.tau = check_nonneg('tau', tau, strict=True)
-        self.gamma = check_nonneg('gamma', gamma)
-        self.alpha = alpha
-        self.use_tde = bool(use_tde)
-        # No bias; W ~ U(-1/sqrt(D), 1/sqrt(D)) as in the reference.
-        bound = 1.0 / math.sqrt(in_channels)
-        self.weight = nn.Parameter(torch.empty(num_classes, in_channels).uniform_(-bound, bound))
-        self.feat_ema = MovingAverageFeature(in_channels, num_head, mu)
+        self.fc = CausalNormLinear(in_channels, num_classes, num_head, tau, gamma, alpha,
+                                   use_tde, mu)
 
     @property
     def alpha(self) -> float:
-        """float: TDE strength used by ``predict``; validated on every assignment."""
-        return self._alpha
+        """float: TDE strength used by ``predict`` (validated on assignment)."""
+        return self.fc.alpha
 
     @alpha.setter
     def alpha(self, value: float) -> None:
-        self._alpha = check_nonneg('alpha', value)
+        self.fc.alpha = value
+
+    @property
+    def use_tde(self) -> bool:
+        """bool: Whether ``predict`` applies TDE."""
+        return self.fc.use_tde
+
+    @use_tde.setter
+    def use_tde(self, value: bool) -> None:
+        self.fc.use_tde = bool(value)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # Checkpoints written before the classifier moved into ``fc`` (mmtde < 0.1.0 dev
+        # builds) keep ``weight`` and ``feat_ema.*`` directly under the head.
+        for key in ('weight', 'feat_ema.d', 'feat_ema.num_updates'):
+            if prefix + key in state_dict and prefix + 'fc.' + key not in state_dict:
+                state_dict[prefix + 'fc.' + key] = state_dict.pop(prefix + key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """The pooled feature of the last stage, shape (N, in_channels)."""
@@ -98,36 +90,17 @@ class CausalNormHead(ClsHead):
 
     def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Causal-norm logits (N, C), float32; no state changes."""
-        return causal_norm_logits(self.pre_logits(feats), self.weight, self.num_head, self.tau,
-                                  self.gamma)
+        return self.fc(self.pre_logits(feats))
 
     def loss(self, feats: Tuple[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> dict:
         """Cross-entropy on the causal-norm logits; the only place that updates ``d``."""
         x = self.pre_logits(feats)
-        cls_score = causal_norm_logits(x, self.weight, self.num_head, self.tau, self.gamma)
-        self.feat_ema.update(x)
+        cls_score = self.fc(x)
+        self.fc.feat_ema.update(x)
         return self._get_loss(cls_score, data_samples, **kwargs)
-
-    def tde_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
-        """Logits used at test time: TDE when enabled, else the causal-norm logits."""
-        x = self.pre_logits(feats)
-        alpha = self.alpha if self.use_tde else 0.0
-        d = None
-        if alpha > 0:
-            self.feat_ema.check_ready(type(self).__name__)
-            d = self.feat_ema.d
-        # alpha and d are fixed at test time: fold them into the weights once per call, so TDE
-        # costs one product, exactly like the plain causal-norm classifier.
-        w = fold_tde_weight(self.weight, d, self.num_head, self.gamma, alpha)
-        return normalized_logits(normalize_feature(x, self.num_head), w, self.tau)
 
     def predict(self, feats: Tuple[torch.Tensor],
                 data_samples: Optional[List[Optional[DataSample]]] = None) -> List[DataSample]:
         """Predictions from the TDE logits (``alpha`` / ``use_tde`` decide)."""
-        return self._get_predictions(self.tde_logits(feats), data_samples)
-
-    def extra_repr(self) -> str:
-        return (f'num_classes={self.num_classes}, in_channels={self.in_channels}, '
-                f'num_head={self.num_head}, tau={self.tau}, gamma={self.gamma}, '
-                f'alpha={self.alpha}, use_tde={self.use_tde}')
+        return self._get_predictions(self.fc.tde_logits(self.pre_logits(feats)), data_samples)

@@ -7,7 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-from mmtde.functional import MovingAverageFeature, check_mu
+from mmtde.functional import CausalNormLinear, MovingAverageFeature, check_mu
 
 from ..checkpoint import register_checkpoint_safe_globals
 
@@ -72,11 +72,10 @@ class EMAFeatureHook(Hook):
         if not classes:
             return
         for name, module in model.named_modules():
-            if isinstance(getattr(module, 'feat_ema', None), MovingAverageFeature) and \
-                    getattr(module, 'num_classes', len(classes)) != len(classes):
+            if isinstance(module, CausalNormLinear) and module.num_classes != len(classes):
                 raise ValueError(
-                    f'{name or "model"}.num_classes={module.num_classes} but the training set '
-                    f'{type(dataset).__name__} has {len(classes)} classes; set '
+                    f'{name}: the TDE classifier scores {module.num_classes} classes but the '
+                    f'training set {type(dataset).__name__} has {len(classes)}; set '
                     f'num_classes={len(classes)} in the head config')
 
     def current_mu(self, runner) -> Optional[float]:

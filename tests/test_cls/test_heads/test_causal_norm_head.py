@@ -38,29 +38,29 @@ def train_steps(head, steps=3, seed=0):
 
 def test_init_and_registry():
     head = build_head()
-    assert head.weight.shape == (5, 8)
-    assert head.weight.abs().max() <= 8 ** -0.5
+    assert head.fc.weight.shape == (5, 8)
+    assert head.fc.weight.abs().max() <= 8 ** -0.5
     assert not any('bias' in n for n, _ in head.named_parameters())
-    assert set(head.state_dict()) == {'weight', 'feat_ema.d', 'feat_ema.num_updates'}
+    assert set(head.state_dict()) == {'fc.weight', 'fc.feat_ema.d', 'fc.feat_ema.num_updates'}
 
 
 def test_forward_is_pure_and_loss_updates_d():
     head = build_head()
     x = torch.randn(4, 8)
     out = head((x, ))
-    assert torch.equal(out, causal_norm_logits(x, head.weight, 2, 16.0, 1 / 32))
-    assert int(head.feat_ema.num_updates) == 0
+    assert torch.equal(out, causal_norm_logits(x, head.fc.weight, 2, 16.0, 1 / 32))
+    assert int(head.fc.feat_ema.num_updates) == 0
     losses = head.loss((x, ), samples([0, 1, 2, 3]))
     assert losses['loss'].requires_grad
-    assert torch.allclose(head.feat_ema.d, x.mean(0))
-    assert int(head.feat_ema.num_updates) == 1
+    assert torch.allclose(head.fc.feat_ema.d, x.mean(0))
+    assert int(head.fc.feat_ema.num_updates) == 1
 
 
 def test_predict_applies_tde_and_alpha_zero_is_plain():
     head = train_steps(build_head(alpha=1.5))
     x = torch.randn(6, 8)
     preds = head.predict((x, ))
-    expected = tde_logits(x, head.weight, head.feat_ema.d, 2, 16.0, 1 / 32, 1.5).softmax(1)
+    expected = tde_logits(x, head.fc.weight, head.fc.feat_ema.d, 2, 16.0, 1 / 32, 1.5).softmax(1)
     assert torch.allclose(torch.stack([p.pred_score for p in preds]), expected, atol=1e-6)
     head.alpha = 0.0
     plain = torch.stack([p.pred_score for p in head.predict((x, ))])
@@ -81,7 +81,7 @@ def test_save_load_predict_identical():
     a = torch.stack([p.pred_score for p in head.predict((x, ))])
     b = torch.stack([p.pred_score for p in fresh.predict((x, ))])
     assert torch.equal(a, b)
-    assert torch.equal(fresh.feat_ema.d, head.feat_ema.d)
+    assert torch.equal(fresh.fc.feat_ema.d, head.fc.feat_ema.d)
 
 
 def test_refuses_tde_without_d_but_alpha_zero_works():
@@ -94,7 +94,7 @@ def test_refuses_tde_without_d_but_alpha_zero_works():
 
 
 @pytest.mark.parametrize('kwargs, match', [
-    (dict(num_head=3), 'num_head=3 must divide in_channels=8'),
+    (dict(num_head=3), 'num_head=3 must be a positive divisor of the classifier input size 8'),
     (dict(tau=-1.0), 'tau=-1.0 must be a positive number'),
     (dict(gamma=-0.5), 'gamma=-0.5 must be a number >= 0'),
     (dict(alpha=-1.0), 'alpha=-1.0 must be a number >= 0'),
@@ -121,7 +121,7 @@ def test_unpooled_feature_names_the_fix():
 def test_gamma_zero_cosine_classifier_with_zero_rows():
     head = build_head(gamma=0.0)
     with torch.no_grad():
-        head.weight[0].zero_()
+        head.fc.weight[0].zero_()
     out = head((torch.zeros(2, 8), ))
     assert torch.isfinite(out).all()
 
@@ -134,11 +134,19 @@ def test_autocast_keeps_fp32_and_finite():
         head.loss((x, ), samples([0, 1, 2, 3]))
         preds = head.predict((x, ))
     assert logits.dtype == torch.float32 and torch.isfinite(logits).all()
-    assert head.feat_ema.d.dtype == torch.float32 and torch.isfinite(head.feat_ema.d).all()
+    assert head.fc.feat_ema.d.dtype == torch.float32 and torch.isfinite(head.fc.feat_ema.d).all()
     assert all(torch.isfinite(p.pred_score).all() for p in preds)
 
 
 def test_deepcopy_keeps_state():
     head = train_steps(build_head())
     clone = copy.deepcopy(head)
-    assert torch.equal(clone.feat_ema.d, head.feat_ema.d)
+    assert torch.equal(clone.fc.feat_ema.d, head.fc.feat_ema.d)
+
+
+def test_loads_checkpoints_of_the_flat_layout():
+    head = train_steps(build_head())
+    flat = {k.replace('fc.', '', 1): v for k, v in head.state_dict().items()}
+    fresh = build_head()
+    fresh.load_state_dict(flat)
+    assert torch.equal(fresh.fc.feat_ema.d, head.fc.feat_ema.d)

@@ -1,0 +1,42 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+import json
+import os.path as osp
+
+import pytest
+
+import cifar10_lt_accuracy as bench
+from mmtde.cls.datasets import long_tail_counts
+from test_cifar10_arrays import write_npz
+
+
+def test_help_names_the_flags(capsys):
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--help'])
+    out = capsys.readouterr().out
+    for flag in ('--full', '--data-dir', '--imbalance-factors', '--heldout-per-class'):
+        assert flag in out
+
+
+def test_micro_run_writes_table_json_and_pictures(tmp_path):
+    data = tmp_path / 'data'
+    data.mkdir()
+    write_npz(data / 'cifar10-uint8.npz', per_class_train=20, per_class_test=3)
+    work = tmp_path / 'work'
+    bench.main(['--data-dir', str(data), '--work-dir', str(work), '--imbalance-factors', '4',
+                '--epochs', '1', '--batch-size', '32', '--heldout-per-class', '4',
+                '--alphas', '0', '1', '0.5', '--threads', '1'])
+    with open(work / 'results.json') as f:
+        res = json.load(f)['results']['4']
+    keys = [r['key'] for r in res['rows']]
+    assert keys == ['ce', 'tde_off', 'tde_paper', 'tde_heldout', 'tde_rule']
+    assert res['class_counts'] == long_tail_counts(16, 10, 4)  # 20 a class, 4 held out
+    assert [r['alpha'] for r in res['sweep_heldout']] == [0.0, 0.5, 1.0]
+    assert res['alpha_picked'] in (0.0, 0.5, 1.0)
+    # TDE off is the sweep's alpha = 0 row on the test set, the same checkpoint.
+    assert res['rows'][1]['top1'] == res['sweep_test'][0]['top1']
+    assert len(res['cos_test']) == 30
+    table = (work / 'results.md').read_text()
+    assert '| linear CE (baseline) |' in table and '80.6' in table
+    for png in ('cifar10lt_per_class_if4.png', 'cifar10lt_alpha_sweep.png',
+                'cifar10lt_cos_hist.png'):
+        assert osp.getsize(work / png) > 1000
