@@ -77,8 +77,8 @@ fi
 
 # ---------------------------------------------------------------- 4. mmcv with ops
 mmcv_ok() { "$PYTHON" -c 'import mmcv, mmcv.ops; from mmcv.ops import nms, roi_align' >/dev/null 2>&1; }
+WHEEL_DIR="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$TORCH_TAG-$CUDA_TAG-py$("$PYTHON" -c 'import sys; print("%d%d" % sys.version_info[:2])')"
 if ! have "mmcv==$MMCV_VERSION" || ! mmcv_ok; then
-  WHEEL_DIR="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$TORCH_TAG-$CUDA_TAG-py$("$PYTHON" -c 'import sys; print("%d%d" % sys.version_info[:2])')"
   if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
     say "no cached mmcv $MMCV_VERSION wheel for torch $TORCH_TAG ($CUDA_TAG) in $WHEEL_DIR: building it from the sdist"
     BUILD=$(mktemp -d "${TMPDIR:-/tmp}/mmtde-mmcv.XXXXXX")
@@ -118,9 +118,9 @@ if ! have "mmcv==$MMCV_VERSION" || ! mmcv_ok; then
   else
     say "using cached mmcv wheel $(ls "$WHEEL_DIR"/mmcv-*.whl)"
   fi
-  # --no-deps: the cached wheel's own requirements are installed with the rest in step 5.
+  # --no-deps: the wheel's own requirements (mmengine, ...) come with the rest in step 5,
+  # and mmcv.ops is checked once they are there.
   "${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL_DIR"/mmcv-*.whl
-  mmcv_ok || die "mmcv installed but mmcv.ops does not import; remove $WHEEL_DIR and rerun"
 fi
 
 # ---------------------------------------------------------------- 5. OpenMMLab stack + mmtde
@@ -135,6 +135,7 @@ say "installing mmengine, mmdet, mmpretrain, lvis, openmim (no-deps) and the tes
 # Non-editable on purpose: `mim train mmtde ...` looks for mmtde/.mim in site-packages.
 "${PIP[@]}" install -q --no-deps --force-reinstall --no-build-isolation "$REPO"
 
+mmcv_ok || die "mmcv $MMCV_VERSION is installed but its compiled ops do not import (see: $PYTHON -c 'import mmcv.ops'); remove ${WHEEL_DIR:-the cached mmcv wheel under $CACHE/wheels} and rerun"
 if "$PYTHON" -c 'import transformers' 2>/dev/null; then
   die "'transformers' is installed in $VENV and breaks 'import mmpretrain.models'; run: $PYTHON -m pip uninstall -y transformers"
 fi
