@@ -29,3 +29,11 @@ def lvis_categories():
 def tiny_lvis(tmp_path_factory, lvis_categories):
     """A generated tiny LVIS v1 (8 train / 4 val images of 64 px), shared by the session."""
     return make_tiny_lvis(str(tmp_path_factory.mktemp('tiny_lvis')), lvis_categories)
+
+
+@pytest.fixture(autouse=True)
+def mmdet_default_scope():
+    """Build in mmdet's registries whatever scope an earlier test's Runner left current."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        yield
