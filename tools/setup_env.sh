@@ -94,7 +94,7 @@ if ! have "mmcv==$MMCV_VERSION" || ! mmcv_ok; then
     if [ "$MMTDE_CUDA_OPS" = 1 ]; then
       NSRC=$((NSRC + $(find "$SRC/mmcv/ops/csrc/pytorch/cuda" -name '*.cu' -o -name '*.cpp' | wc -l)))
     fi
-    say "compiling mmcv ops ($NSRC sources, MAX_JOBS=${MAX_JOBS:-$(nproc)}; ~13 min on 2 CPU cores); log: $BUILD/build.log"
+    say "compiling mmcv ops ($NSRC sources, MAX_JOBS=${MAX_JOBS:-$(nproc)}; about 8 min on 2 idle CPU cores, longer on a busy machine); log: $BUILD/build.log"
     ( cd "$SRC" && MMCV_WITH_OPS=1 FORCE_CUDA=$MMTDE_CUDA_OPS MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
         "${PIP[@]}" wheel -v --no-build-isolation --no-deps -w "$BUILD/dist" . >"$BUILD/build.log" 2>&1 ) &
     BUILD_PID=$!

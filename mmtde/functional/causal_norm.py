@@ -88,14 +88,39 @@ class CausalNormLinear(nn.Module):
         """The ``alpha`` that test-time logits use: 0 when TDE is switched off."""
         return self.alpha if self.use_tde else 0.0
 
+    def folded_weight(self, alpha: float) -> Tensor:
+        """Normalised weights (C, K, D/K) with TDE at ``alpha`` folded in (0: none).
+
+        Without gradients (inference) the result is cached until the weights, ``d`` or
+        ``alpha`` change, so test-time TDE costs one product, like a linear head.
+        """
+        if alpha > 0:
+            self.feat_ema.check_ready(type(self).__name__)
+        d = self.feat_ema.d if alpha > 0 else None
+        if torch.is_grad_enabled() and self.weight.requires_grad:
+            return fold_tde_weight(self.weight, d, self.num_head, self.gamma, alpha)
+        key = (alpha, self.gamma, self.weight.data_ptr(), self.weight._version,
+               self.feat_ema.d.data_ptr(), self.feat_ema.d._version)
+        if getattr(self, '_folded_key', None) != key:
+            with torch.no_grad():
+                self._folded = fold_tde_weight(self.weight, d, self.num_head, self.gamma, alpha)
+            self._folded_key = key
+        return self._folded
+
     def logits_at(self, x_hat: Tensor, alpha: float) -> Tensor:
         """Logits (N, C) of normalised features (N, K, D/K) at ``alpha`` (0: causal norm)."""
-        if alpha == 0:
-            return normalized_logits(x_hat, normalize_weight(self.weight, self.num_head,
-                                                             self.gamma), self.tau)
+        return normalized_logits(x_hat, self.folded_weight(alpha), self.tau)
+
+    def tde_from_logits(self, logits: Tensor, x_hat: Tensor, alpha: float) -> Tensor:
+        """TDE logits from already computed causal-norm ``logits`` (N, C), without a second
+        (N, D) x (D, C) product: ``y - alpha (tau/K) sum_k cos_k <d_hat_k, w_hat_ik>``."""
         self.feat_ema.check_ready(type(self).__name__)
-        w = fold_tde_weight(self.weight, self.feat_ema.d, self.num_head, self.gamma, alpha)
-        return normalized_logits(x_hat, w, self.tau)
+        with torch.autocast(device_type=x_hat.device.type, enabled=False):
+            d_hat = normalize_feature(self.feat_ema.d.reshape(1, -1), self.num_head)[0]
+            w_hat = normalize_weight(self.weight, self.num_head, self.gamma)
+            proj = (w_hat * d_hat).sum(dim=-1)  # (C, K)
+            cos = (x_hat * d_hat).sum(dim=-1)  # (N, K)
+            return logits - (alpha * self.tau / self.num_head) * cos @ proj.t()
 
     def forward(self, x: Tensor) -> Tensor:
         """Causal-norm logits (N, C), float32, from features (N, D); no state change."""

@@ -47,7 +47,8 @@ class CausalNormClassifier(CausalNormLinear):
         alpha = self.test_alpha()
         if alpha == 0:
             return logits
-        return background_exempted_log_probs(logits, self.logits_at(x_hat, alpha))
+        return background_exempted_log_probs(logits,
+                                             self.tde_from_logits(logits, x_hat, alpha))
 
     def update_feature(self, foreground: Tensor) -> bool:
         """Fold the foreground rows of the last training input into ``d``.
