@@ -52,3 +52,32 @@ def test_annotations_without_frequency_are_refused_up_front(tiny_lvis, tmp_path)
 def test_ann_file_is_required():
     with pytest.raises(ValueError, match='needs ann_file'):
         StrictLVISMetric()
+
+
+def test_faster_coco_eval_backend_reproduces_lvis_api(tiny_lvis):
+    pytest.importorskip('faster_coco_eval')
+    samples = perfect_predictions(tiny_lvis['val_ann'])
+    rng = np.random.default_rng(0)
+    for s in samples:  # imperfect boxes and scores, so that AP is not trivially 1
+        inst = s['pred_instances']
+        inst['bboxes'] = inst['bboxes'] + torch.from_numpy(
+            rng.normal(0, 4, inst['bboxes'].shape)).float()
+        inst['scores'] = torch.from_numpy(rng.uniform(0.1, 1, len(inst['scores']))).float()
+        del inst['masks']
+    out = {}
+    for backend in ('lvis', 'faster-coco-eval'):
+        metric = StrictLVISMetric(ann_file=tiny_lvis['val_ann'], metric='bbox', backend=backend)
+        metric.process({}, [dict(s, pred_instances=dict(s['pred_instances'])) for s in samples])
+        out[backend] = metric.evaluate(size=len(samples))
+    assert out['lvis'].keys() == out['faster-coco-eval'].keys()
+    assert 0 < out['lvis']['lvis/bbox_AP'] < 1
+    for key, value in out['lvis'].items():
+        assert out['faster-coco-eval'][key] == pytest.approx(value, abs=1e-3), key
+
+
+def test_faster_backend_refuses_segm(tiny_lvis):
+    with pytest.raises(ValueError, match="evaluates metric='bbox' only"):
+        StrictLVISMetric(ann_file=tiny_lvis['val_ann'], metric=['bbox', 'segm'],
+                         backend='faster-coco-eval')
+    with pytest.raises(ValueError, match="backend='coco' must be"):
+        StrictLVISMetric(ann_file=tiny_lvis['val_ann'], backend='coco')
