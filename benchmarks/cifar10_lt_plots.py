@@ -58,7 +58,9 @@ def plot_cos_hist(cosines: Dict[str, np.ndarray], out_file: str, title: str = ''
     """Histogram of ``cos(x, d)`` (mean over heads) per test image, one curve per set-up."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    bins = np.linspace(-1, 1, 81)
+    lo = max(-1.0, min(float(np.min(c)) for c in cosines.values()) - 0.02)
+    hi = min(1.0, max(float(np.max(c)) for c in cosines.values()) + 0.02)
+    bins = np.linspace(lo, hi, 61)
     for name, cos in cosines.items():
         cos = np.asarray(cos)
         ax.hist(cos, bins=bins, histtype='step', lw=1.5,

@@ -10,7 +10,8 @@
 # iteration of 256 images, GPU nearly idle): 200 epochs need ~21 min, far over one device call.
 # Two processes time-slice one GPU and oversubscribe the 16 cores (two mains with 16 OpenMP
 # threads each + 12 workers), hence RUN_CE=0 and a capped thread count by default; whether that
-# alone brings an epoch near the ~1 s that 9,600 iterations in ~9 minutes need is not measured.
+# alone brings an epoch to the ~2 s that 200 epochs in ~7 minutes of training need is not
+# measured.
 #
 # Made for a machine that has Python 3 with torch/torchvision but no OpenMMLab and no network:
 #   .whl/      pure-Python wheels: mmengine, mmpretrain, mmcv-lite (mmcv 2.1.0 built with

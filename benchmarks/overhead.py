@@ -2,8 +2,9 @@
 """What TDE costs: time ratios against the stock heads, measured in one process.
 
 Each case builds the stock model and the TDE model from the repository's configs, gives them
-the same weights wherever they have the same parameters, runs both on the same inputs, alternating A/B/B/A after warm-up, and reports the median times and their
-ratio (TDE / stock). Cases:
+the same weights wherever they have the same parameters, runs both on the same inputs,
+alternating A/B/B/A after warm-up, and reports the median times and their ratio
+(TDE / stock). Cases:
 
 * ``cls-r32-train`` / ``cls-r32-infer``: ResNet-32 (BBN) on 32 x 32 CIFAR input, batch 128:
   a full SGD step (loss incl. the update of ``d``, backward, step) and ``predict``.
