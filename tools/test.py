@@ -15,8 +15,8 @@ from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmtde.utils import load_config, prepare_cfg
-from mmtde.utils.setup_env import default_work_dir
+from mmtde.utils import prepare_cfg
+from mmtde.utils.setup_env import cfg_from_args
 
 
 def parse_args():
@@ -40,14 +40,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = load_config(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = default_work_dir(args.config)
+    cfg = cfg_from_args(args)
     cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)

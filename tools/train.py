@@ -14,8 +14,8 @@ from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmtde.utils import load_config, prepare_cfg
-from mmtde.utils.setup_env import default_work_dir
+from mmtde.utils import prepare_cfg
+from mmtde.utils.setup_env import cfg_from_args
 
 
 def parse_args():
@@ -45,14 +45,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = load_config(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = default_work_dir(args.config)
+    cfg = cfg_from_args(args)
     prepare_cfg(cfg, amp=args.amp)
 
     if args.auto_scale_lr:

@@ -111,3 +111,21 @@ def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
 def default_work_dir(config_path: str) -> str:
     """``./work_dirs/<config stem>``, as mmdet and mmpretrain do."""
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def cfg_from_args(args) -> Config:
+    """The config that ``tools/train.py`` / ``tools/test.py`` run, from their common flags.
+
+    Reads ``args.config`` (``mmtde::`` bases allowed), sets the launcher, merges
+    ``--cfg-options`` and picks the work dir: ``--work-dir``, else the config's, else
+    ``./work_dirs/<config stem>`` as mmdet and mmpretrain do.
+    """
+    cfg = load_config(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = default_work_dir(args.config)
+    return cfg
