@@ -122,12 +122,12 @@ def main():
     kind, root = find_data(args.data_dir, args.work_dir)
     print(f'[demo] CIFAR-10 ({kind}) at {root}')
     cfg = build_cfg(args, kind, root)
-    try:
-        runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(cfg)
+    try:  # the datasets are built (and downloaded) here
+        train_set = runner.train_dataloader.dataset
     except (FileNotFoundError, RuntimeError, OSError) as exc:
-        print(f'[demo] {exc}\n\n{HOW_TO_PROVIDE}', file=sys.stderr)
+        print(f'[demo] {type(exc).__name__}: {exc}\n\n{HOW_TO_PROVIDE}', file=sys.stderr)
         sys.exit(2)
-    train_set = runner.train_dataloader.dataset
     counts = train_set.class_counts
     print(f'[demo] CIFAR-10-LT IF 100, seed {args.seed}: {len(train_set)} training images, '
           f'per class {counts}')
