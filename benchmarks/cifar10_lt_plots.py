@@ -4,15 +4,10 @@ from typing import Dict, List
 
 import numpy as np
 
+from mmtde.cls.tde_sweep import pyplot, save_figure
+
 PANEL_KEYS = (('top1', 'overall', 'k-o'), ('many', 'many', 'b-s'), ('medium', 'medium', 'g-^'),
               ('few', 'few', 'r-v'), ('tail', 'tail (3 rarest)', 'm--x'))
-
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def plot_alpha_panels(results: Dict[str, dict], paper_alpha: float, out_file: str,
@@ -26,7 +21,7 @@ def plot_alpha_panels(results: Dict[str, dict], paper_alpha: float, out_file: st
         out_file (str): PNG path.
         title (str): Figure title. Defaults to ''.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(results), figsize=(max(5.5, 4.2 * len(results)), 4.2),
                              sharey=True, squeeze=False)
     for ax, (imb, res) in zip(axes[0], results.items()):
@@ -56,8 +51,7 @@ def plot_alpha_panels(results: Dict[str, dict], paper_alpha: float, out_file: st
 
 def plot_cos_hist(cosines: Dict[str, np.ndarray], out_file: str, title: str = '') -> None:
     """Histogram of ``cos(x, d)`` (mean over heads) per test image, one curve per set-up."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = pyplot().subplots(figsize=(6, 3.6))
     lo = max(-1.0, min(float(np.min(c)) for c in cosines.values()) - 0.02)
     hi = min(1.0, max(float(np.max(c)) for c in cosines.values()) + 0.02)
     bins = np.linspace(lo, hi, 61)
@@ -67,12 +61,7 @@ def plot_cos_hist(cosines: Dict[str, np.ndarray], out_file: str, title: str = ''
                 label=f'{name} (mean {cos.mean():.2f})')
     ax.set_xlabel('cos(x, d) on the test images (mean over the K heads)')
     ax.set_ylabel('images')
-    ax.set_title(title or 'How much of each feature points along d')
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=90)
-    plt.close(fig)
+    save_figure(fig, ax, out_file, title or 'How much of each feature points along d', dpi=90)
 
 
 def summary_table(results: Dict[str, dict], labels: Dict[str, str],

@@ -13,6 +13,7 @@ Example::
 """
 import argparse
 import copy
+import io
 import os.path as osp
 import sys
 
@@ -117,7 +118,6 @@ def main():
     state = checkpoint.get('state_dict', checkpoint)
     for key in d_keys:
         state[key] = after[key].cpu()
-    import io
     buf = io.BytesIO()
     torch.save(checkpoint, buf)
     get_file_backend(args.out, backend_args=dict(backend='atomic_local')).put(

@@ -10,7 +10,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmengine.logging import MMLogger
 from mmengine.utils import ProgressBar
 
 from mmtde.evaluation import LongTailAccuracy
@@ -106,13 +105,28 @@ def format_table(rows: List[Dict], label: str = 'alpha') -> str:
     return '\n'.join(lines)
 
 
-def plot_sweep(rows: List[Dict], out_file: str, title: str = '') -> None:
-    """PNG of overall / many / medium / few accuracy against ``alpha``."""
+def pyplot():
+    """``matplotlib.pyplot`` on the file-only Agg backend (no display needed)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(fig, ax, out_file: str, title: str, dpi: int = 120) -> None:
+    """Title, legend and grid on ``ax``, then write ``fig`` to ``out_file`` and close it."""
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=dpi)
+    pyplot().close(fig)
+
+
+def plot_sweep(rows: List[Dict], out_file: str, title: str = '') -> None:
+    """PNG of overall / many / medium / few accuracy against ``alpha``."""
     alphas = [r['alpha'] for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = pyplot().subplots(figsize=(6, 4))
     for key, style in zip(GROUP_KEYS, ('k-o', 'b-s', 'g-^', 'r-v', 'm--x')):
         if all(key in r for r in rows):
             ax.plot(alphas, [r[key] for r in rows], style, label=key)
@@ -120,24 +134,16 @@ def plot_sweep(rows: List[Dict], out_file: str, title: str = '') -> None:
     ax.axvline(best, color='gray', ls=':', label=f'best overall: {best:g}')
     ax.set_xlabel('alpha (TDE strength)')
     ax.set_ylabel('top-1 accuracy (%)')
-    ax.set_title(title or 'Accuracy against alpha')
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, ax, out_file, title or 'Accuracy against alpha')
 
 
 def plot_per_class(curves: Dict[str, Sequence[float]], class_counts: Sequence[int],
                    out_file: str, class_names: Optional[Sequence[str]] = None,
                    title: str = '') -> None:
     """PNG of per-class accuracy against the class's training-set size (log x axis)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     counts = np.asarray(class_counts)
     order = np.argsort(-counts, kind='stable')
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = pyplot().subplots(figsize=(7, 4))
     for (name, acc), marker in zip(curves.items(), 'osv^dx'):
         ax.plot(counts[order], np.asarray(acc)[order], f'-{marker}', label=name)
     ax.set_xscale('log')
@@ -147,13 +153,4 @@ def plot_per_class(curves: Dict[str, Sequence[float]], class_counts: Sequence[in
     if class_names is not None and len(class_names) <= 20:
         for i in order:
             ax.annotate(class_names[i], (counts[i], 2), fontsize=7, rotation=90, ha='center')
-    ax.set_title(title or 'Per-class accuracy against training-set size')
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
-
-
-def log_rows(rows: List[Dict]) -> None:
-    MMLogger.get_current_instance().info('\n' + format_table(rows))
+    save_figure(fig, ax, out_file, title or 'Per-class accuracy against training-set size')

@@ -7,8 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from .moving_average import MovingAverageFeature
-from .tde import (fold_tde_weight, head_cosine, normalize_feature, normalize_weight,
-                  normalized_logits)
+from .tde import fold_tde_weight, head_cosine, normalize_feature, normalized_logits
 
 
 def check_hparam(name: str, value: float, positive: bool = False) -> float:
@@ -117,7 +116,7 @@ class CausalNormLinear(nn.Module):
         self.feat_ema.check_ready(type(self).__name__)
         with torch.autocast(device_type=x_hat.device.type, enabled=False):
             d_hat = normalize_feature(self.feat_ema.d.reshape(1, -1), self.num_head)[0]
-            w_hat = normalize_weight(self.weight, self.num_head, self.gamma)
+            w_hat = self.folded_weight(0.0)  # the normalised weight, cached at test time
             proj = (w_hat * d_hat).sum(dim=-1)  # (C, K)
             cos = (x_hat * d_hat).sum(dim=-1)  # (N, K)
             return logits - (alpha * self.tau / self.num_head) * cos @ proj.t()

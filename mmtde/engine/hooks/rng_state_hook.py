@@ -44,22 +44,23 @@ class RNGStateHook(Hook):
     def __init__(self) -> None:
         self._states = None
         self._captured_at = -1
+        self._ckpt = None
 
-    def _checkpoint_hook(self, runner):
-        return next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
+    def before_train(self, runner) -> None:
+        self._ckpt = next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
 
     def _gather(self, iters_done: int) -> None:
         self._states = all_gather_object(_capture())
         self._captured_at = iters_done  # what the checkpoint's meta['iter'] will say
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        ckpt = self._checkpoint_hook(runner)
+        ckpt = self._ckpt
         if ckpt is not None and not ckpt.by_epoch and (
                 self.every_n_train_iters(runner, ckpt.interval) or self.is_last_train_iter(runner)):
             self._gather(runner.iter + 1)
 
     def after_train_epoch(self, runner) -> None:
-        ckpt = self._checkpoint_hook(runner)
+        ckpt = self._ckpt
         if ckpt is None or ckpt.by_epoch:
             self._gather(runner.iter)
 
