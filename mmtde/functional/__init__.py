@@ -1,12 +1,12 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 from .tde import (EPS, background_exempted_log_probs, causal_norm_logits, fold_tde_weight,
-                  head_cosine, normalize_feature, normalize_weight, normalized_logits,
-                  split_heads, tde_logits, update_moving_average)
+                  head_cosine, moving_average_step, normalize_feature, normalize_weight,
+                  normalized_logits, split_heads, tde_logits, update_moving_average)
 
 __all__ = [
     'EPS', 'split_heads', 'normalize_feature', 'normalize_weight', 'fold_tde_weight',
     'normalized_logits', 'causal_norm_logits', 'tde_logits', 'head_cosine',
-    'background_exempted_log_probs', 'update_moving_average'
+    'background_exempted_log_probs', 'moving_average_step', 'update_moving_average'
 ]
 from .moving_average import MovingAverageFeature, check_mu  # noqa: E402
 

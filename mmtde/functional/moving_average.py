@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from .tde import head_cosine, update_moving_average
+from .tde import head_cosine, moving_average_step
 
 
 def check_mu(mu: float) -> float:
@@ -46,6 +46,7 @@ class MovingAverageFeature(nn.Module):
         self.register_buffer('cos_sum', torch.zeros(num_head, dtype=torch.float64),
                              persistent=False)
         self.register_buffer('cos_count', torch.zeros((), dtype=torch.float64), persistent=False)
+        self.register_buffer('num_skipped', torch.zeros((), dtype=torch.long), persistent=False)
 
     def _apply(self, fn, *args, **kwargs):
         # ``model.half()`` or a cast to bf16 must not round d: keep the float buffers fp32.
@@ -56,34 +57,46 @@ class MovingAverageFeature(nn.Module):
         return self
 
     @torch.no_grad()
-    def update(self, x: Tensor, mask: Optional[Tensor] = None) -> bool:
-        """Fold a batch of features into ``d``.
+    def update(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        """Fold a batch of features into ``d`` without waiting for the device.
+
+        A global batch that selects nothing, or whose features are not finite, leaves ``d``
+        unchanged; the second kind is counted, and ``EMAFeatureHook`` reports the count after
+        the epoch (:meth:`pop_skipped`).
 
         Args:
             x (Tensor): Features of shape (N, D).
             mask (Tensor, optional): Bool mask (N,) of the samples to use.
 
         Returns:
-            bool: Whether ``d`` changed (False when the global batch selected nothing).
+            Tensor: 0-dim bool, whether ``d`` changed (``bool()`` of it waits for the device).
         """
         if x.dim() != 2 or x.shape[1] != self.d.numel():
             raise ValueError(f'expected features of shape (N, {self.d.numel()}), got '
                              f'{tuple(x.shape)}')
-        if self.is_ready():
-            sel = x if mask is None else x[mask]
-            if sel.numel():
-                cos = head_cosine(sel.detach(), self.d, self.num_head).double()
-                self.cos_sum += cos.sum(dim=0)
-                self.cos_count += cos.shape[0]
-        updated, _ = update_moving_average(self.d, x, self.mu, mask)
-        if updated:
-            self.num_updates += 1
+        # cos(x, d) against the d before this update, for the samples that update it, counted
+        # only once d has been estimated (where() instead of an `if`: no host round trip).
+        has_d = self.num_updates > 0
+        cos = head_cosine(x.detach(), self.d, self.num_head).double()
+        use = has_d if mask is None else has_d & mask.to(cos.device, torch.bool)
+        use = (use & torch.isfinite(cos).all(dim=1)).reshape(-1, 1)
+        self.cos_sum += torch.where(use, cos, cos.new_zeros(())).sum(dim=0)
+        self.cos_count += use.sum()
+        updated, non_finite, _ = moving_average_step(self.d, x, self.mu, mask)
+        self.num_updates += updated
+        self.num_skipped += non_finite
         return updated
 
     def is_ready(self) -> bool:
-        """Whether ``d`` was estimated and can be used for TDE."""
-        return bool(self.num_updates.item() > 0 and torch.isfinite(self.d).all()
-                    and self.d.abs().sum().item() > 0)
+        """Whether ``d`` was estimated and can be used for TDE (cached while ``d`` and
+        ``num_updates`` are unchanged, so test-time checks do not wait for the device)."""
+        key = (self.d.data_ptr(), self.d._version, self.num_updates.data_ptr(),
+               self.num_updates._version)
+        if getattr(self, '_ready_key', None) != key:
+            self._ready = bool(self.num_updates.item() > 0 and torch.isfinite(self.d).all()
+                               and self.d.abs().sum().item() > 0)
+            self._ready_key = key
+        return self._ready
 
     def check_ready(self, owner: str = 'this head') -> None:
         """Raise a clear error when ``d`` cannot be used for TDE."""
@@ -101,6 +114,13 @@ class MovingAverageFeature(nn.Module):
         self.cos_sum.zero_()
         self.cos_count.zero_()
         return stats
+
+    def pop_skipped(self) -> int:
+        """Return how many global batches were left out of ``d`` (non-finite features) since
+        the last call, and reset the count."""
+        num = int(self.num_skipped)
+        self.num_skipped.zero_()
+        return num
 
     def extra_repr(self) -> str:
         return f'dim={self.d.numel()}, num_head={self.num_head}, mu={self.mu}'

@@ -17,6 +17,7 @@ Everything here computes in float32, whatever the input dtype or autocast state:
 fp16 features overflow, and ``d`` (an un-normalised sum that grows to ~1/(1-mu) times the feature)
 must never be rounded to fp16.
 """
+import contextlib
 from typing import Optional, Tuple
 
 import torch
@@ -28,6 +29,8 @@ EPS = 1e-12
 
 
 def _no_autocast(device: torch.device):
+    if device.type == 'meta':  # shape-only tensors (e.g. a model built on 'meta'): no autocast
+        return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, enabled=False)
 
 
@@ -210,13 +213,16 @@ def _dist_ready() -> bool:
 
 
 @torch.no_grad()
-def update_moving_average(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor] = None,
-                          sync: bool = True) -> Tuple[bool, int]:
-    """``d <- mu d + mean(x)`` in place, with the mean over the global batch.
+def moving_average_step(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor] = None,
+                        sync: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
+    """``d <- mu d + mean(x)`` in place, without waiting for the device.
 
-    Under ``torch.distributed`` the feature sum and the count are all-reduced, so every rank
-    applies the same update to the same ``d`` (a faithful global-batch mean, not a mean of
-    per-rank means). Every rank must call this the same number of times.
+    The mean is over the global batch: under ``torch.distributed`` the feature sum and the count
+    are all-reduced, so every rank applies the same update to the same ``d`` (a faithful
+    global-batch mean, not a mean of per-rank means). Every rank must call this the same number
+    of times. A batch that selects no sample, or whose features are not finite, leaves ``d``
+    untouched. The decision is taken on the device (``torch.where``), so a training step does
+    not stall on it; the returned flags are tensors for the caller to count or log later.
 
     Args:
         d (Tensor): The float32 buffer of shape (D,), updated in place.
@@ -227,8 +233,9 @@ def update_moving_average(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor
         sync (bool): All-reduce across ranks when a process group is up. Defaults to True.
 
     Returns:
-        tuple[bool, int]: Whether ``d`` was updated (False when the global batch selected no
-        sample, or the feature was not finite) and the global count.
+        tuple[Tensor, Tensor, Tensor]: 0-dim tensors on ``d``'s device: whether ``d`` was
+        updated, whether the global batch was left out because its features were not finite,
+        and the global number of selected samples (float).
     """
     if not 0.0 <= mu <= 1.0:
         raise ValueError(f'mu={mu} must lie in [0, 1] (the paper uses 0.9 for CIFAR-LT, '
@@ -237,13 +244,33 @@ def update_moving_average(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor
         raise TypeError(f'the moving-average buffer must be float32, got {d.dtype}')
     with _no_autocast(x.device):
         x = x.detach().float()
-        if mask is not None:
-            x = x[mask]
-        stats = torch.cat([x.sum(dim=0), x.new_tensor([x.shape[0]])]).to(d.device)
+        if mask is None:
+            num = torch.full((1, ), x.shape[0], dtype=x.dtype, device=x.device)
+        else:  # where(), not x[mask]: boolean indexing would wait for the device
+            mask = mask.to(device=x.device, dtype=torch.bool).reshape(-1, 1)
+            x = torch.where(mask, x, x.new_zeros(()))
+            num = mask.sum(dim=0, dtype=x.dtype)
+        stats = torch.cat([x.sum(dim=0), num]).to(d.device)
         if sync and _dist_ready():
             torch_dist.all_reduce(stats)
-        total, count = stats[:-1], int(stats[-1].item())
-        if count == 0 or not bool(torch.isfinite(total).all()):
-            return False, count
-        d.mul_(mu).add_(total / count)
-        return True, count
+        total, count = stats[:-1], stats[-1]
+        selected = count > 0
+        finite = torch.isfinite(total).all()
+        new_d = d * mu + total / count.clamp(min=1)
+        # An overflow of d itself (mu = 1 over an enormous run) is refused like a bad batch.
+        finite = finite & torch.isfinite(new_d).all()
+        updated = selected & finite
+        d.copy_(torch.where(updated, new_d, d))
+        return updated, selected & ~finite, count
+
+
+def update_moving_average(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor] = None,
+                          sync: bool = True) -> Tuple[bool, int]:
+    """:func:`moving_average_step` that reports on the host (it waits for the device).
+
+    Returns:
+        tuple[bool, int]: Whether ``d`` was updated (False when the global batch selected no
+        sample, or the feature was not finite) and the global count.
+    """
+    updated, _, count = moving_average_step(d, x, mu, mask, sync)
+    return bool(updated), int(count.item())

@@ -88,3 +88,24 @@ def test_without_hook_head_still_updates_with_its_own_mu(tmp_path):
     runner = make_runner(tmp_path, model, dict(type='EmptyCacheHook'))
     runner.train()
     assert model.mus == [0.5] * 6 and model.feat_ema.is_ready()
+
+
+def test_batches_with_non_finite_features_are_reported(tmp_path):
+
+    class PoisonedSecondBatch(ToyTDEModel):
+
+        def forward(self, inputs, labels=None, mode='tensor'):
+            if mode == 'loss' and len(self.mus) == 1:
+                inputs = inputs.clone()
+                inputs[0] = float('nan')
+            return super().forward(inputs, labels, mode)
+
+    model = PoisonedSecondBatch()
+    runner = make_runner(tmp_path, model, dict(type='EMAFeatureHook', mu=0.9), epochs=1)
+    with pytest.MonkeyPatch.context() as mp:
+        warnings = []
+        mp.setattr(runner.logger, 'warning', warnings.append)
+        runner.train()
+    assert int(model.feat_ema.num_updates) == 1 and torch.isfinite(model.feat_ema.d).all()
+    assert len(warnings) == 1 and '1 batch(es) of this epoch had non-finite features' \
+        in warnings[0]

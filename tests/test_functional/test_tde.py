@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from mmtde.functional import (MovingAverageFeature, background_exempted_log_probs,
-                              causal_norm_logits, fold_tde_weight, head_cosine, split_heads,
-                              tde_logits, update_moving_average)
+                              causal_norm_logits, fold_tde_weight, head_cosine,
+                              moving_average_step, split_heads, tde_logits,
+                              update_moving_average)
 
 
 def reference_tde(x, weight, embed, num_head, tau, gamma, alpha):
@@ -192,6 +193,56 @@ class TestMovingAverage:
         x[0, 1] = math.nan
         updated, _ = update_moving_average(d, x, 0.9)
         assert not updated and torch.equal(d, torch.ones(4))
+
+    def test_non_finite_row_outside_the_mask_does_not_block_the_update(self):
+        d = torch.ones(4)
+        x = torch.randn(3, 4)
+        x[1] = math.inf
+        mask = torch.tensor([True, False, True])
+        assert update_moving_average(d, x, 0.5, mask) == (True, 2)
+        assert torch.allclose(d, 0.5 + x[mask].mean(0))
+
+    def test_overflowing_d_is_refused(self):
+        d = torch.full((4, ), 3e38)
+        updated, non_finite, _ = moving_average_step(d, torch.full((2, 4), 1e38), 1.0)
+        assert not updated and non_finite and torch.equal(d, torch.full((4, ), 3e38))
+
+    def test_step_never_waits_for_the_device(self):
+        # On 'meta' every data-dependent operation (.item(), bool(), x[mask], nonzero) raises,
+        # so a training step that runs there takes no host round trip on a GPU either.
+        m = MovingAverageFeature(8, 2).to('meta')
+        x = torch.empty(6, 8, device='meta')
+        mask = torch.empty(6, dtype=torch.bool, device='meta')
+        with pytest.raises((RuntimeError, NotImplementedError)):
+            x[mask]  # the check itself can fail
+        for _ in range(2):
+            updated = m.update(x, mask)
+            m.update(x)
+        assert updated.shape == () and updated.device.type == 'meta'
+
+    def test_module_counts_non_finite_batches(self):
+        m = MovingAverageFeature(4, 2)
+        m.update(torch.randn(3, 4))
+        d = m.d.clone()
+        bad = torch.randn(3, 4)
+        bad[2, 0] = math.nan
+        assert not m.update(bad)
+        assert not m.update(bad, torch.tensor([False, False, False]))  # empty: not counted
+        assert torch.equal(m.d, d) and int(m.num_updates) == 1
+        assert m.pop_skipped() == 1 and m.pop_skipped() == 0
+        _, count = m.pop_cos_stats()
+        assert count == 2  # the finite rows of the bad batch; never a NaN in the sum
+
+    def test_readiness_follows_d(self):
+        m = MovingAverageFeature(4, 2)
+        assert not m.is_ready()
+        m.update(torch.randn(3, 4))
+        assert m.is_ready()
+        m.load_state_dict(MovingAverageFeature(4, 2).state_dict())  # an untrained d
+        assert not m.is_ready()
+        m.update(torch.randn(3, 4))
+        m.d.zero_()
+        assert not m.is_ready()
 
     @pytest.mark.parametrize('mu', [-0.1, 1.5, math.nan])
     def test_bad_mu(self, mu):

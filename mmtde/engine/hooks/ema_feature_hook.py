@@ -19,7 +19,7 @@ class EMAFeatureHook(Hook):
     Before each training epoch it sets ``mu`` on every :class:`MovingAverageFeature` (one per
     classification head, one per detection stage); after each epoch it logs the mean
     ``cos(x, d)`` of the epoch and the ``alpha`` that the authors' rule ``alpha * mean cos = 1``
-    would pick. The heads update ``d`` themselves (sum and count all-reduced across ranks), so a
+    would pick, and warns when batches with non-finite features were left out of ``d``. The heads update ``d`` themselves (sum and count all-reduced across ranks), so a
     config that forgets this hook still trains a valid ``d`` with the head's own ``mu``.
 
     Args:
@@ -97,6 +97,13 @@ class EMAFeatureHook(Hook):
 
     def after_train_epoch(self, runner) -> None:
         for idx, module in enumerate(self.feature_modules(runner.model)):
+            skipped = module.pop_skipped()  # the same on every rank: the decision is global
+            if skipped:
+                runner.logger.warning(
+                    f'EMAFeatureHook: moving-average feature {idx}: {skipped} batch(es) of this '
+                    f'epoch had non-finite features (NaN/inf) and were left out of d; d stays '
+                    f'finite, but the training is diverging: lower the learning rate, check the '
+                    f'data, or use gradient clipping (optim_wrapper.clip_grad).')
             cos_sum, count = module.pop_cos_stats()
             stats = torch.cat([cos_sum, cos_sum.new_tensor([count])])
             all_reduce(stats)
