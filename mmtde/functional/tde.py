@@ -198,13 +198,12 @@ def background_exempted_log_probs(logits: Tensor, tde: Tensor) -> Tensor:
     """
     with _no_autocast(logits.device):
         log_p = torch.log_softmax(logits.float(), dim=-1)
-        log_q = torch.log_softmax(tde.float(), dim=-1)
-        log_p_bg = log_p[:, -1:]
-        # log(1 - p_bg) - log(1 - q_bg), each via log1p(-exp(.)) for stability near p_bg = 1.
-        log_fg_mass = torch.log1p(-log_p_bg.exp().clamp_max(1 - 1e-7))
-        log_q_fg_norm = torch.log1p(-log_q[:, -1:].exp().clamp_max(1 - 1e-7))
-        log_fg = log_fg_mass + log_q[:, :-1] - log_q_fg_norm
-        return torch.cat([log_fg, log_p_bg], dim=-1)
+        # 1 - p_bg is the foreground mass of p and q_i / (1 - q_bg) the softmax of the TDE
+        # logits over the foreground alone: both exact in log space, with no 1 - x that
+        # cancels when either background probability is close to 1.
+        log_fg_mass = torch.logsumexp(log_p[:, :-1], dim=-1, keepdim=True)
+        log_fg = log_fg_mass + torch.log_softmax(tde[:, :-1].float(), dim=-1)
+        return torch.cat([log_fg, log_p[:, -1:]], dim=-1)
 
 
 def _dist_ready() -> bool:

@@ -159,6 +159,24 @@ class TestBackgroundExempted:
         out = background_exempted_log_probs(y, t)
         assert torch.allclose(out.softmax(-1), out.exp(), atol=1e-6)
 
+    def test_tde_background_close_to_one(self):
+        # LVIS-like: 1203 classes, TDE logits spanning +-40, the TDE background taking all but
+        # ~1e-8 of q (1 - q_bg is below fp32's resolution near 1). Compared in float64.
+        g = torch.Generator().manual_seed(3)
+        y = torch.randn(4, 1204, generator=g) * 2
+        y[:, -1] = 5.0
+        t = torch.randn(4, 1204, generator=g) * 2 - 20
+        t[:, -1] = 20.0
+        q64 = t.double().softmax(-1)
+        assert (1 - q64[:, -1] < 1e-7).all()
+        p64 = y.double().softmax(-1)
+        # 1 - q_bg written as the foreground sum: even float64 loses digits in 1 - (1 - 4e-14).
+        q_fg = q64[:, :-1] / q64[:, :-1].sum(-1, keepdim=True)
+        expected = torch.cat([p64[:, :-1].sum(-1, keepdim=True) * q_fg, p64[:, -1:]], dim=-1)
+        out = background_exempted_log_probs(y, t).double().exp()
+        assert torch.allclose(out.sum(-1), torch.ones(4, dtype=torch.float64), atol=1e-5)
+        assert torch.allclose(out, expected, rtol=1e-4, atol=1e-9)
+
     def test_empty_and_certain_background(self):
         assert background_exempted_log_probs(torch.zeros(0, 4), torch.zeros(0, 4)).shape == \
             (0, 4)
