@@ -19,8 +19,9 @@ def tiny_cls_cfg_text(data_root: str, base: str = CIFAR_TDE_CFG, extra: str = ''
     """
     return f'''
 _base_ = [{base!r}]
+# top-level, as in every shipped config: tools that build the model must fold it in
+data_preprocessor = dict(num_classes=4, mean=[127.5] * 3, std=[64.0] * 3, to_rgb=True)
 model = dict(
-    data_preprocessor=dict(num_classes=4, mean=[127.5] * 3, std=[64.0] * 3, to_rgb=True),
     backbone=dict(_delete_=True, type='ResNet_CIFAR', depth=18, stem_channels=8,
                   base_channels=8, norm_eval=True),
     head=dict(num_classes=4, in_channels=64))
@@ -59,3 +60,25 @@ def run_cmd(args, cwd=REPO, timeout=600, env=None):
         raise AssertionError(f'{args} exited {proc.returncode}\n--- stdout\n'
                              f'{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-6000:]}')
     return proc
+
+
+def runner_features(cfg_path, ckpt, work_dir, split='test'):
+    """Features of ``split`` from the model exactly as tools/train.py and tools/test.py build
+    it (through a Runner, which folds the config's top-level data_preprocessor into the model).
+
+    Returns:
+        tuple: The model (eval mode, checkpoint loaded) and the pooled features (N, D).
+    """
+    from mmengine.runner import Runner, load_checkpoint
+
+    from mmtde.cls.tde_sweep import extract_features
+    from mmtde.engine import register_checkpoint_safe_globals
+    from mmtde.utils import load_config
+    register_checkpoint_safe_globals()
+    cfg = load_config(cfg_path)
+    cfg.work_dir = str(work_dir)
+    runner = Runner.from_cfg(cfg)
+    load_checkpoint(runner.model, ckpt, map_location='cpu')
+    loader = runner.build_dataloader(cfg.get(f'{split}_dataloader'))
+    feats, _ = extract_features(runner.model, loader, progress=False)
+    return runner.model, feats

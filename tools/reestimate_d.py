@@ -32,7 +32,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmtde.engine import EMAFeatureHook, register_checkpoint_safe_globals
 from mmtde.functional import check_mu
-from mmtde.utils import load_config
+from mmtde.utils import load_config, model_cfg
 
 
 def parse_args():
@@ -99,7 +99,7 @@ def main():
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     from mmengine.registry import MODELS
 
-    model = MODELS.build(cfg.model).to(args.device)
+    model = MODELS.build(model_cfg(cfg)).to(args.device)
     checkpoint = load_checkpoint(model, args.checkpoint, map_location='cpu', strict=False)
     before = copy.deepcopy(model.state_dict())
     loader = Runner.build_dataloader(cfg.train_dataloader)

@@ -1,5 +1,6 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """What ``tools/train.py`` and ``tools/test.py`` do to a config before building the Runner."""
+import copy
 import os.path as osp
 
 import torch
@@ -53,6 +54,19 @@ def load_config(path: str) -> Config:
     cfg = Config.fromfile(path)
     _drop_mmtde_scope(cfg._cfg_dict)
     return cfg
+
+
+def model_cfg(cfg: Config) -> dict:
+    """The model config as the Runner builds it: with the top-level ``data_preprocessor``.
+
+    mmpretrain and mmdet configs keep ``data_preprocessor`` (normalisation, BGR -> RGB) beside
+    ``model``; the Runner folds it in. A script that builds the model itself must do the same,
+    or it feeds the network raw pixels. Use it as ``MODELS.build(model_cfg(cfg))``.
+    """
+    model = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
+    return model
 
 
 def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from mmtde_test_utils import REPO, run_cmd
+from mmtde_test_utils import REPO, run_cmd, runner_features
 
 SWEEP = osp.join(REPO, 'tools/analysis/tde_alpha_sweep.py')
 
@@ -33,7 +33,14 @@ def test_sweep_matches_test_py(trained, tmp_path):
                    '--out-dir', str(tmp_path / 'sweep')])
     assert 'best overall accuracy on the test split' in out.stdout
     assert osp.getsize(tmp_path / 'sweep' / 'alpha_sweep.png') > 1000
-    rows = json.load(open(tmp_path / 'sweep' / 'alpha_sweep.json'))['rows']
+    swept = json.load(open(tmp_path / 'sweep' / 'alpha_sweep.json'))
+    rows = swept['rows']
+    # The tool must see the features test.py sees: a continuous check (predictions alone hide
+    # a missing normalisation on these easy images).
+    from mmtde.cls.tde_sweep import mean_cosine
+    model, feats = runner_features(cfg, ckpt, tmp_path / 'runner', 'test')
+    assert swept['mean_cos'] == pytest.approx(mean_cosine(model.head, feats).mean().item(),
+                                              abs=1e-5)
     for alpha, row in zip(alphas, rows):
         dump = tmp_path / f'preds_{alpha}.pkl'
         res = run_cmd([sys.executable, osp.join(REPO, 'tools/test.py'), cfg, ckpt,
@@ -46,24 +53,11 @@ def test_sweep_matches_test_py(trained, tmp_path):
         with open(dump, 'rb') as f:
             dumped = [int(s['pred_label']) for s in pickle.load(f)]
         assert len(dumped) == 16
-        preds = sweep_predictions(cfg, ckpt, float(alpha))
+        preds = sweep_predictions(model, feats, float(alpha))
         assert preds == dumped
 
 
-def sweep_predictions(cfg_path, ckpt, alpha):
-    from mmengine.registry import DefaultScope
-    from mmengine.runner import Runner, load_checkpoint
-    from mmpretrain.registry import MODELS
-
-    from mmtde.cls.tde_sweep import extract_features, head_logits
-    from mmtde.engine import register_checkpoint_safe_globals
-    from mmtde.utils import load_config
-    register_checkpoint_safe_globals()
-    cfg = load_config(cfg_path)
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        model = MODELS.build(cfg.model)
-        load_checkpoint(model, ckpt, map_location='cpu')
-        loader = Runner.build_dataloader(cfg.test_dataloader)
-    feats, _ = extract_features(model, loader, progress=False)
+def sweep_predictions(model, feats, alpha):
+    from mmtde.cls.tde_sweep import head_logits
     with torch.no_grad():
         return head_logits(model.head, feats, alpha).argmax(1).tolist()

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from mmtde_test_utils import REPO, run_cmd, tiny_cls_cfg_text
+from mmtde_test_utils import REPO, run_cmd, runner_features, tiny_cls_cfg_text
 
 TRAIN = osp.join(REPO, 'tools/train.py')
 TEST = osp.join(REPO, 'tools/test.py')
@@ -145,3 +145,11 @@ def test_reestimate_d_recovers_direction_without_touching_weights(tiny_cls_cfg, 
     assert cos > 0.99
     run_cmd([sys.executable, TEST, tiny_cls_cfg, str(tmp_path / 'fixed.pth'), '--work-dir',
              str(tmp_path / 't1')])
+    # Exactly: with mu = 1 and the whole training set in one batch, d is the mean training
+    # feature of the model as the Runner builds it (normalised input, BN frozen).
+    run_cmd([sys.executable, osp.join(REPO, 'tools/reestimate_d.py'), tiny_cls_cfg,
+             str(tmp_path / 'stale.pth'), '--out', str(tmp_path / 'mean.pth'), '--mu', '1',
+             '--cfg-options', 'train_dataloader.batch_size=1000'])
+    _, feats = runner_features(tiny_cls_cfg, str(tmp_path / 'stale.pth'), tmp_path / 'r', 'train')
+    d = load_state(tmp_path / 'mean.pth')['state_dict']['head.fc.feat_ema.d']
+    assert torch.allclose(d, feats.mean(0), rtol=1e-4, atol=1e-5)

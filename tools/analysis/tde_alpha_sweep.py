@@ -31,7 +31,7 @@ from mmtde.cls.tde_sweep import (extract_features, format_table, mean_cosine, pl
 from mmtde.engine import register_checkpoint_safe_globals
 from mmtde.evaluation import LongTailAccuracy
 from mmtde.functional import CausalNormLinear
-from mmtde.utils import load_config
+from mmtde.utils import load_config, model_cfg
 
 
 def parse_args():
@@ -70,7 +70,7 @@ def main():
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     from mmpretrain.registry import MODELS
 
-    model = MODELS.build(cfg.model)
+    model = MODELS.build(model_cfg(cfg))
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.to(args.device)
     if not isinstance(getattr(model.head, 'fc', None), CausalNormLinear):
