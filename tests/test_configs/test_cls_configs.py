@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.registry import DefaultScope
 
-from mmtde.utils import load_config
+from mmtde.utils import load_config, model_cfg
 from mmtde_test_utils import REPO
 
 pytest.importorskip('mmpretrain')
@@ -27,8 +27,7 @@ def test_all_configs_found():
 def test_config_builds_and_runs(path):
     cfg = load_config(path)
     stem = osp.splitext(osp.basename(path))[0]
-    # as the Runner does: the top-level data_preprocessor goes into the model
-    cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    cfg.model = model_cfg(cfg)  # as the Runner does: with the top-level data_preprocessor
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
         for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
@@ -41,6 +40,10 @@ def test_config_builds_and_runs(path):
         # the evaluated split must describe the same training subset for many/medium/few
         assert cfg.test_dataloader.dataset.imbalance_factor == imbalance
         assert cfg.train_dataloader.batch_size == 256 and cfg.train_cfg.max_epochs == 200
+        # METHOD.md 5: both CIFAR-LT datasets are normalised with CIFAR-10's statistics
+        prep = cfg.model.data_preprocessor
+        assert [round(v / 255, 4) for v in prep.mean] == [0.4914, 0.4822, 0.4465]
+        assert [round(v / 255, 4) for v in prep.std] == [0.2023, 0.1994, 0.2010]
         size = 32
     else:
         num_classes, size = 1000, 64

@@ -2,6 +2,10 @@
 # the balanced official test split for evaluation. One GPU x 256 as in the reference runs.
 _base_ = ['mmpretrain::_base_/datasets/cifar100_bs16.py']
 
+# The reference runs normalise CIFAR-100 with CIFAR-10's statistics (mmpretrain's CIFAR-100
+# base uses CIFAR-100's own): keep them, so that the published numbers are reproduced.
+data_preprocessor = dict(mean=[125.307, 122.961, 113.8575], std=[51.5865, 50.847, 51.255])
+
 imbalance_factor = 100  # IF = n_max / n_min
 train_dataloader = dict(
     batch_size=256,
