@@ -61,12 +61,23 @@ class EMAFeatureHook(Hook):
                 f'EMAFeatureHook found no moving-average feature in {type(runner.model).__name__}:'
                 f' the model has no TDE head. Use CausalNormHead (mmpretrain) or a TDE bbox head '
                 f'(mmdet), or remove EMAFeatureHook from custom_hooks.')
-        self._check_num_classes(runner)
+
+    # The class checks run per loop, not in before_run: Runner.test() calls before_run too, and
+    # reading runner.train_dataloader there would build the whole training set (which an
+    # evaluation-only machine may not have).
+    def before_train(self, runner) -> None:
+        self._check_num_classes(runner, runner.train_dataloader, 'training')
+
+    def before_val(self, runner) -> None:
+        self._check_num_classes(runner, runner.val_dataloader, 'validation')
+
+    def before_test(self, runner) -> None:
+        self._check_num_classes(runner, runner.test_dataloader, 'test')
 
     @staticmethod
-    def _check_num_classes(runner) -> None:
-        """Fail before the first step when a TDE head and the training data disagree."""
-        dataset = getattr(runner.train_dataloader, 'dataset', None)
+    def _check_num_classes(runner, dataloader, role: str) -> None:
+        """Fail before the first step when a TDE head and the loop's data disagree."""
+        dataset = getattr(dataloader, 'dataset', None)
         classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not classes:
@@ -75,7 +86,7 @@ class EMAFeatureHook(Hook):
             if isinstance(module, CausalNormLinear) and module.num_classes != len(classes):
                 raise ValueError(
                     f'{name}: the TDE classifier scores {module.num_classes} classes but the '
-                    f'training set {type(dataset).__name__} has {len(classes)}; set '
+                    f'{role} set {type(dataset).__name__} has {len(classes)}; set '
                     f'num_classes={len(classes)} in the head config')
 
     def current_mu(self, runner) -> Optional[float]:
