@@ -89,6 +89,18 @@ def test_args_are_validated():
         head.fc_cls.alpha = float('nan')
 
 
+@pytest.mark.parametrize('loss_cls', [
+    dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+    dict(type='FocalLoss', use_sigmoid=True, loss_weight=1.0),
+    dict(type='SeesawLoss', num_classes=C, loss_weight=1.0),
+])
+def test_only_a_softmax_cross_entropy_is_accepted(loss_cls):
+    with pytest.raises(ValueError, match=r"softmax cross-entropy .*loss_cls=dict\(type="
+                       r"'CrossEntropyLoss', use_sigmoid=False"):
+        build_head(loss_cls=loss_cls)
+    build_head(loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
+
+
 def test_classifier_shape_and_init():
     head = build_head()
     w = head.fc_cls.weight

@@ -54,10 +54,18 @@ class CausalNormShared2FCBBoxHead(Shared2FCBBoxHead):
                  mu: float = 0.9998,
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        if not self.with_cls or self.custom_cls_channels:
-            raise ValueError(f'{type(self).__name__} needs with_cls=True and a softmax '
-                             f'cross-entropy loss_cls (got with_cls={self.with_cls}, '
-                             f'loss_cls={type(self.loss_cls).__name__})')
+        # TDE exempts the background of a softmax over C + 1 classes: a sigmoid loss (focal,
+        # EQL-v2, CrossEntropyLoss(use_sigmoid=True)) trains scores that this inference would
+        # then misread, and a loss with its own channels has no background row.
+        use_sigmoid = getattr(self.loss_cls, 'use_sigmoid', None)
+        if not self.with_cls or self.custom_cls_channels or use_sigmoid is not False \
+                or getattr(self.loss_cls, 'use_mask', False):
+            raise ValueError(
+                f'{type(self).__name__} needs with_cls=True and a softmax cross-entropy '
+                f'loss_cls over C + 1 classes (got with_cls={self.with_cls}, loss_cls='
+                f'{type(self.loss_cls).__name__} with use_sigmoid={use_sigmoid}, '
+                f'custom_cls_channels={self.custom_cls_channels}); use loss_cls=dict('
+                f"type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)")
         self.fc_cls = CausalNormClassifier(
             self.cls_last_dim, self.num_classes + 1, num_head=num_head, tau=tau, gamma=gamma,
             alpha=alpha, use_tde=use_tde, mu=mu)
