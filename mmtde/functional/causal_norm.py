@@ -64,7 +64,7 @@ class CausalNormLinear(nn.Module):
         self.tau = check_hparam('tau', tau, positive=True)
         self.gamma = check_hparam('gamma', gamma)
         self.alpha = alpha
-        self.use_tde = bool(use_tde)
+        self.use_tde = use_tde
         bound = 1.0 / math.sqrt(in_features)
         self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
         self.feat_ema = MovingAverageFeature(in_features, num_head, mu)
@@ -77,6 +77,18 @@ class CausalNormLinear(nn.Module):
     @alpha.setter
     def alpha(self, value: float) -> None:
         self._alpha = check_hparam('alpha', value)
+
+    @property
+    def use_tde(self) -> bool:
+        """bool: Apply TDE at test time; validated on every assignment."""
+        return self._use_tde
+
+    @use_tde.setter
+    def use_tde(self, value: bool) -> None:
+        if not isinstance(value, bool):  # bool('False') is True: refuse rather than guess
+            raise ValueError(f'use_tde={value!r} must be True or False (a bool, not a '
+                             f'{type(value).__name__}); alpha=0 also turns TDE off')
+        self._use_tde = value
 
     @property
     def num_classes(self) -> int:

@@ -284,6 +284,16 @@ class TestMovingAverage:
 
 class TestCausalNormLinear:
 
+    @pytest.mark.parametrize('value', ['False', 0, None])
+    def test_use_tde_must_be_a_bool(self, value):
+        from mmtde.functional import CausalNormLinear
+        with pytest.raises(ValueError, match=f'use_tde={value!r} must be True or False'):
+            CausalNormLinear(8, 5, use_tde=value)
+        lin = CausalNormLinear(8, 5, use_tde=False)
+        assert lin.test_alpha() == 0.0
+        with pytest.raises(ValueError, match='use_tde'):
+            lin.use_tde = value
+
     def make(self):
         from mmtde.functional import CausalNormLinear
         lin = CausalNormLinear(8, 5, num_head=2, alpha=1.5)
