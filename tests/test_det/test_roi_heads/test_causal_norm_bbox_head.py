@@ -226,15 +226,18 @@ def test_tde_without_d_raises_a_clear_error():
         head(roi_features(2))
 
 
-def test_checkpoint_round_trip_gives_identical_predictions():
+def test_checkpoint_round_trip_gives_identical_predictions(tmp_path):
     head = build_head()
     train_step(head, [1, 2, -1])
     head.eval()
     rois_feat = roi_features(4)
     before = head(rois_feat)[0]
+    torch.save(head.state_dict(), tmp_path / 'head.pth')
     fresh = build_head()
-    fresh.load_state_dict(head.state_dict())
+    assert not fresh.fc_cls.feat_ema.is_ready()
+    fresh.load_state_dict(torch.load(tmp_path / 'head.pth', weights_only=True))
     fresh.eval()
+    assert int(fresh.fc_cls.feat_ema.num_updates) == 1
     assert torch.equal(fresh(rois_feat)[0], before)
 
 

@@ -107,7 +107,10 @@ def test_stage_scores_are_probabilities_only_inside_refinement():
     x, _, proposals = inputs()
     rois = torch.cat([torch.zeros(6, 1), proposals[0].bboxes], dim=1)
     out = roi_head._bbox_forward(0, x, rois)['cls_score']
-    assert not torch.allclose(out.sum(-1), torch.ones(6))  # log-probabilities, as returned
+    # log-probabilities, as returned to mmdet (which applies its own softmax)
+    assert (out <= 0).all()
+    torch.testing.assert_close(out.exp().sum(-1), torch.ones(6), rtol=0, atol=1e-5)
+    torch.testing.assert_close(out.softmax(-1), out.exp(), rtol=0, atol=1e-6)
 
 
 def test_custom_activation_heads_are_refused():
