@@ -150,36 +150,16 @@ def prepare_cifar10(data_dir: Optional[str], cache_dir: str) -> str:
     return cache
 
 
-def heldout_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
-    """Sorted indices of ``per_class`` training images per class, drawn with ``seed``."""
-    rng = np.random.default_rng([seed, 2020])  # its own stream, apart from the LT draw
-    picked = []
-    for c in range(int(labels.max()) + 1):
-        members = np.flatnonzero(labels == c)
-        if members.size <= per_class:
-            raise ValueError(f'class {c} has {members.size} training images, too few to hold '
-                             f'out {per_class}: lower --heldout-per-class')
-        picked.append(members[rng.permutation(members.size)[:per_class]])
-    return np.sort(np.concatenate(picked))
-
-
 class _ArraysHost(BaseDataset):
     """The unsubsampled list of one split, served from the npz (not registered)."""
 
-    def _pool(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Images and labels of this split, and the held-out / remaining training indices."""
+    def _arrays(self, split: str) -> Tuple[np.ndarray, np.ndarray]:
         with np.load(self.npz_file) as npz:
-            train_y = npz['train_y']
-            x, y = (npz['test_x'], npz['test_y']) if self.split == 'test' else \
-                (npz['train_x'], train_y)
-        held = heldout_indices(train_y, self.heldout_per_class, self.seed)
-        rest = np.setdiff1d(np.arange(len(train_y)), held)
-        return x, y, held, rest, train_y
+            return npz[f'{split}_x'], npz[f'{split}_y']
 
     def load_data_list(self) -> List[dict]:
-        x, y, held, rest, _ = self._pool()
-        keep = {'train': rest, 'heldout': held}.get(self.split, np.arange(len(y)))
-        return [dict(img=x[i], gt_label=int(y[i])) for i in keep]
+        x, y = self._arrays(self.split)
+        return [dict(img=x[i], gt_label=int(y[i])) for i in range(len(y))]
 
 
 @DATASETS.register_module(name='BenchCIFAR10LTArrays')
@@ -203,13 +183,11 @@ class CIFAR10LTArrays(LongTailMixin, _ArraysHost):
 
     def __init__(self, npz_file: str, split: str = 'train', imbalance_factor: float = 100.,
                  seed: int = 0, heldout_per_class: int = 50, **kwargs) -> None:
-        if split not in SPLITS:
-            raise ValueError(f'split={split!r} must be one of {SPLITS}')
-        self.npz_file, self.split = npz_file, split
-        self.heldout_per_class = int(heldout_per_class)
-        self._init_long_tail(imbalance_factor, seed)
+        self.npz_file = npz_file
+        # the held-out draw and the LT subset are mmtde's own (LongTailMixin), as in CIFAR10LT
+        self.split = self._init_long_tail(imbalance_factor, seed, None, heldout_per_class,
+                                          split)
         super().__init__(ann_file='', **kwargs)
 
     def _train_class_sizes(self) -> List[int]:
-        *_, rest, train_y = self._pool()
-        return count_labels(train_y[rest], len(CLASSES))
+        return count_labels(self._arrays('train')[1], len(CLASSES))

@@ -165,7 +165,8 @@ def train_and_extract(args, method: str, imb: str, npz: str) -> dict:
     if args.time_budget_min:
         runner.register_hook(TimeBudgetHook(args.time_budget_min), 'LOWEST')
     train_set = runner.train_dataloader.dataset
-    expected = long_tail_counts(min(train_set._train_class_sizes()), len(CLASSES), float(imb))
+    pool = min(train_set._train_class_sizes()) - train_set.heldout_per_class
+    expected = long_tail_counts(pool, len(CLASSES), float(imb))
     if train_set.class_counts != expected:
         raise RuntimeError(f'LT subset has class counts {train_set.class_counts}, expected '
                            f'{expected}: is mmtde/cls/datasets/long_tail.py being edited?')

@@ -2,9 +2,9 @@
 """The README's demo: train ResNet-32 causal-norm on CIFAR-10-LT (IF 100) on the CPU, then
 evaluate the same checkpoint with TDE off (alpha = 0) and on (alpha = 1.0, the paper's value).
 
-Data, in order: ``--data-dir`` / ``$MMTDE_DATA_DIR`` holding ``cifar10-jpeg.tar.gz`` (an image-folder
-copy, extracted once next to the work dir), an extracted image folder (``train/<class>/*.jpg``,
-``test/<class>/*.jpg``) or the official ``cifar-10-batches-py``; otherwise mmpretrain downloads
+Data, in order: ``--data-dir`` / ``$MMTDE_DATA_DIR`` holding ``cifar10-jpeg.tar.gz`` (an
+image-folder copy, extracted once next to the work dir), an extracted image folder
+(``train/<class>/*.jpg``, ``test/<class>/*.jpg``) or the official ``cifar-10-batches-py``; otherwise mmpretrain downloads
 the official archive into ``data/cifar10``.
 """
 import argparse

@@ -5,9 +5,9 @@ Notation follows Tang et al., NeurIPS 2020 ("Long-Tailed Classification by Keepi
 Removing the Bad Momentum Causal Effect"): a feature ``x`` of width ``D`` and every classifier row
 ``w_i`` are split into ``K = num_head`` contiguous chunks of width ``D / K``.
 
-* causal-norm logits:  ``y_i = (tau/K) sum_k <x_k/|x_k|, w_ik/(|w_ik| + gamma)>``
-* TDE logits:          ``y_i - alpha (tau/K) sum_k cos(x_k, d_k) <d_k/|d_k|, w_ik/(|w_ik| + gamma)>``
-* moving average:      ``d <- mu d + mean(x)``
+* causal-norm logits: ``y_i = (tau/K) sum_k <x_k/|x_k|, w_ik/(|w_ik| + gamma)>``
+* TDE logits:         ``y_i - alpha (tau/K) sum_k cos(x_k, d_k) <d_k/|d_k|, w_ik/(|w_ik| + gamma)>``
+* moving average:     ``d <- mu d + mean(x)``
 
 For a fixed ``alpha`` and ``d`` the TDE logit is linear in the normalised feature,
 ``(tau/K) sum_k <x_hat_k, w_hat_ik - alpha <d_hat_k, w_hat_ik> d_hat_k>``, so both logits are one

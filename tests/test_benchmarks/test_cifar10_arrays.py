@@ -54,7 +54,7 @@ def test_same_seed_same_subset(npz):
 
 
 def test_too_few_images_to_hold_out(npz):
-    with pytest.raises(ValueError, match='--heldout-per-class'):
+    with pytest.raises(ValueError, match='heldout_per_class=30'):
         ca.CIFAR10LTArrays(npz, split='heldout', imbalance_factor=5, heldout_per_class=30)
 
 

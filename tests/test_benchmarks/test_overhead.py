@@ -19,8 +19,8 @@ def test_head_case_runs_and_reports_ratios(tmp_path):
     out = tmp_path / 'overhead.json'
     rows = overhead.main(['--cases', 'x50head', '--reps', '2', '--warmup', '0', '--threads',
                           '1', '--out', str(out)])
-    assert [r['case'] for r in rows] == ['cls-x50head-train', 'cls-x50head-infer',
-                                        'cls-x50head-logits']
+    assert [r['case'] for r in rows] == [
+        'cls-x50head-train', 'cls-x50head-infer', 'cls-x50head-logits']
     for r in rows:
         assert r['stock_ms'] > 0 and r['tde_ms'] > 0
         assert r['ratio'] == pytest.approx(r['tde_ms'] / r['stock_ms'])

@@ -61,3 +61,34 @@ def sweep_predictions(model, feats, alpha):
     from mmtde.cls.tde_sweep import head_logits
     with torch.no_grad():
         return head_logits(model.head, feats, alpha).argmax(1).tolist()
+
+
+@pytest.mark.parametrize('split, match', [
+    ('val', 'is its test set'),  # the tiny config, like CIFAR-LT's, validates on its test set
+    ('heldout', r'holds nothing out \(train_dataloader.dataset.heldout_per_class=0\)'),
+])
+def test_refuses_to_choose_alpha_on_the_test_set(tiny_cls_cfg, tmp_path, split, match):
+    # refused before the checkpoint is even read
+    with pytest.raises(AssertionError, match=match):
+        run_cmd([sys.executable, SWEEP, tiny_cls_cfg, str(tmp_path / 'never_read.pth'),
+                 '--split', split, '--out-dir', str(tmp_path / 'sweep')])
+    assert not (tmp_path / 'sweep').exists()
+
+
+def test_heldout_split_of_a_model_trained_with_it(tiny_folder, tmp_path):
+    from mmtde_test_utils import tiny_cls_cfg_text
+    cfg = tmp_path / 'held.py'
+    cfg.write_text(tiny_cls_cfg_text(tiny_folder, extra='train_cfg.update(max_epochs=1)\n'))
+    # the README's recipe: hold out with --cfg-options, sweep with the config dumped by mmengine
+    run_cmd([sys.executable, osp.join(REPO, 'tools/train.py'), str(cfg), '--work-dir',
+             str(tmp_path / 'work'), '--cfg-options',
+             'train_dataloader.dataset.heldout_per_class=2'])
+    dumped = str(tmp_path / 'work' / 'held.py')
+    out = run_cmd([sys.executable, SWEEP, dumped, str(tmp_path / 'work' / 'epoch_1.pth'),
+                   '--split', 'heldout', '--alphas', '0', '1', '--out-dir',
+                   str(tmp_path / 'sweep')])
+    # 2 of the 8 training images of each of the 4 classes, never trained on
+    assert 'extracting features of the heldout split (8 images)' in out.stdout
+    assert 'best overall accuracy on the heldout split' in out.stdout
+    swept = json.load(open(tmp_path / 'sweep' / 'alpha_sweep.json'))
+    assert swept['split'] == 'heldout' and len(swept['rows']) == 2

@@ -7,10 +7,17 @@ Example::
         --alphas 0 0.5 1 1.5 2 2.5 3 --out-dir work_dirs/sweep
 
 prints the overall / many / medium / few table, writes ``alpha_sweep.png`` and
-``alpha_sweep.json`` and recommends the alpha with the best overall accuracy *on that split*
-(choose it on a validation split, not on the test set).
+``alpha_sweep.json`` and recommends the alpha with the best overall accuracy *on that split*.
+
+Splits: ``val`` is the config's ``val_dataloader`` (ImageNet-LT: its own val list). It is
+refused when it is the test set, as in the CIFAR-LT configs, which validate on the official
+test split like the paper: there use ``heldout``, the images a model trained with
+``train_dataloader.dataset.heldout_per_class=N`` never saw (CIFAR10LT, CIFAR100LT,
+ImageFolderLT), or look at ``test`` on purpose (analysis, not a choice of alpha).
 """
 import argparse
+import copy
+import inspect
 import json
 import os
 import os.path as osp
@@ -26,6 +33,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 
+from mmtde.cls.datasets import LongTailMixin
 from mmtde.cls.tde_sweep import (extract_features, format_table, mean_cosine, plot_sweep,
                                  recommend_alpha, sweep_alpha)
 from mmtde.engine import register_checkpoint_safe_globals
@@ -38,8 +46,10 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Sweep the TDE alpha on cached features')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--split', choices=['val', 'test'], default='val',
-                        help='which dataloader of the config to run (default: val)')
+    parser.add_argument('--split', choices=['val', 'heldout', 'test'], default='val',
+                        help='val: the config\'s val_dataloader (refused if it is the test '
+                        'set); heldout: the training images held out by heldout_per_class; '
+                        'test: the test set, for analysis (default: val)')
     parser.add_argument('--alphas', type=float, nargs='+',
                         default=[0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3])
     parser.add_argument('--out-dir', default='work_dirs/tde_alpha_sweep')
@@ -48,9 +58,52 @@ def parse_args():
     return parser.parse_args()
 
 
+def split_loader_cfg(cfg: Config, split: str) -> dict:
+    """The dataloader config of ``split``; refuses a choice of alpha on the test set."""
+    val, test = cfg.get('val_dataloader'), cfg.get('test_dataloader')
+    if split == 'test':
+        if test is None:
+            raise SystemExit(f'{cfg.filename} has no test_dataloader')
+        return test
+    if val is None:
+        raise SystemExit(f'{cfg.filename} has no val_dataloader: use --split heldout or '
+                         f'--split test, or add a val_dataloader to the config')
+    if split == 'val':
+        if test is not None and val.get('dataset') == test.get('dataset'):
+            raise SystemExit(
+                f'the val_dataloader of {cfg.filename} is its test set (CIFAR-LT validates on '
+                f'the official test split, as the paper did), so an alpha chosen on it would be '
+                f'tuned on the test set. Use --split heldout with a model trained with '
+                f'--cfg-options train_dataloader.dataset.heldout_per_class=50, or the printed '
+                f'rule alpha = 1 / mean cos(x, d), or --split test to look at the test set on '
+                f'purpose.')
+        return val
+    # heldout: the training dataset's own arguments, served with the val pipeline
+    dataset = copy.deepcopy(cfg.train_dataloader.dataset)
+    held = dataset.get('heldout_per_class', 0)
+    from mmpretrain.registry import DATASETS
+    dataset_cls = DATASETS.get(dataset.get('type'))
+    if dataset_cls is None or not issubclass(dataset_cls, LongTailMixin) \
+            or 'heldout_per_class' not in inspect.signature(dataset_cls).parameters:
+        raise SystemExit(f'{dataset.get("type")} has no held-out split (CIFAR10LT, CIFAR100LT '
+                         f'and ImageFolderLT have one): use --split val')
+    if not held:
+        raise SystemExit(
+            f'the training set of {cfg.filename} holds nothing out '
+            f'(train_dataloader.dataset.heldout_per_class={held}), so every training image may '
+            f'have been trained on. Train with --cfg-options '
+            f'train_dataloader.dataset.heldout_per_class=50 (any N > 0; this tool reads it from '
+            f'the config), or use the printed rule alpha = 1 / mean cos(x, d).')
+    dataset.split = 'heldout'
+    dataset.pipeline = copy.deepcopy(val.dataset.pipeline)
+    loader = copy.deepcopy(val)
+    loader.dataset = dataset
+    return loader
+
+
 def training_class_counts(cfg: Config, split: str, dataset) -> list:
     """The training counts the config's evaluator would use for many/medium/few."""
-    evaluator = cfg.get(f'{split}_evaluator')
+    evaluator = cfg.get(f'{"val" if split == "heldout" else split}_evaluator')
     metric_cfg = evaluator if isinstance(evaluator, dict) else None
     if metric_cfg is not None and metric_cfg.get('type') == 'LongTailAccuracy':
         kwargs = {k: v for k, v in metric_cfg.items() if k != 'type'}
@@ -68,6 +121,7 @@ def main():
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    loader_cfg = split_loader_cfg(cfg, args.split)  # before any work: it may refuse
     from mmpretrain.registry import MODELS
 
     model = MODELS.build(model_cfg(cfg))
@@ -76,7 +130,9 @@ def main():
     if not isinstance(getattr(model.head, 'fc', None), CausalNormLinear):
         raise TypeError(f'{type(model.head).__name__} is not a TDE head: the alpha sweep needs '
                         f'a CausalNormHead checkpoint')
-    loader = Runner.build_dataloader(cfg.get(f'{args.split}_dataloader'))
+    loader = Runner.build_dataloader(loader_cfg)
+    if args.split == 'test':
+        print('note: --split test scores the test set; an alpha chosen here is tuned on it')
     counts = training_class_counts(cfg, args.split, loader.dataset)
 
     print(f'extracting features of the {args.split} split ({len(loader.dataset)} images) ...')

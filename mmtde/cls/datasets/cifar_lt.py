@@ -19,9 +19,12 @@ class _CifarLongTail(LongTailMixin):
                  imbalance_factor: float = 100.,
                  seed: int = 0,
                  n_max: Optional[int] = None,
+                 heldout_per_class: int = 0,
                  **kwargs) -> None:
-        self._init_long_tail(imbalance_factor, seed, n_max)
-        super().__init__(data_root=data_root, split=split, **kwargs)
+        # 'heldout' is read from the training batches: the host's own split says 'train'.
+        host_split = self._init_long_tail(imbalance_factor, seed, n_max, heldout_per_class,
+                                          split)
+        super().__init__(data_root=data_root, split=host_split, **kwargs)
 
     def _train_class_sizes(self) -> Optional[List[int]]:
         # The host checked the integrity of the train and test batches before loading either,
@@ -47,11 +50,17 @@ class CIFAR10LT(_CifarLongTail, CIFAR10):
 
     Args:
         data_root (str): Folder holding ``cifar-10-batches-py``.
-        split (str): ``'train'`` (subsampled) or ``'test'``. Defaults to ``'train'``.
+        split (str): ``'train'`` (subsampled), ``'heldout'`` or ``'test'``.
+            Defaults to ``'train'``.
         imbalance_factor (float): IF, largest over smallest class, >= 1. Defaults to 100.
         seed (int): Seed of the subset; the reference runs drew an unseeded one.
             Defaults to 0.
-        n_max (int, optional): Images of class 0. Defaults to the smallest class size (5000).
+        n_max (int, optional): Images of class 0. Defaults to the smallest class size (5000,
+            or 5000 - heldout_per_class).
+        heldout_per_class (int): Training images per class held out (balanced, seeded) before
+            the long tail is drawn; the ``'heldout'`` split serves them, for choosing alpha
+            without the test set. 0 (default) keeps the reference's subset; 50 gives
+            4950 ... 49 at IF 100. Use the same value in every split of one experiment.
         **kwargs: Passed to :class:`mmpretrain.datasets.CIFAR10` (``download``,
             ``pipeline``, ``metainfo``, ...).
 
@@ -69,10 +78,12 @@ class CIFAR100LT(_CifarLongTail, CIFAR100):
 
     Args:
         data_root (str): Folder holding ``cifar-100-python``.
-        split (str): ``'train'`` (subsampled) or ``'test'``. Defaults to ``'train'``.
+        split (str): ``'train'`` (subsampled), ``'heldout'`` or ``'test'``.
+            Defaults to ``'train'``.
         imbalance_factor (float): IF >= 1. Defaults to 100.
         seed (int): Seed of the subset. Defaults to 0.
         n_max (int, optional): Images of class 0. Defaults to the smallest class size (500).
+        heldout_per_class (int): As for :class:`CIFAR10LT` (e.g. 20). Defaults to 0.
         **kwargs: Passed to :class:`mmpretrain.datasets.CIFAR100`.
 
     Attributes:

@@ -24,10 +24,13 @@ class ImageFolderLT(LongTailMixin, CustomDataset):
 
     Args:
         data_root (str): Folder that holds ``train/`` and ``test/``.
-        split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
+        split (str): ``'train'``, ``'heldout'`` (images held out of ``train/``) or
+            ``'test'``. Defaults to ``'train'``.
         imbalance_factor (float): IF >= 1. Defaults to 100.
         seed (int): Seed of the subset. Defaults to 0.
         n_max (int, optional): Images of class 0. Defaults to the smallest class size.
+        heldout_per_class (int): Training images per class held out before the long tail is
+            drawn (see :class:`CIFAR10LT`). Defaults to 0.
         extensions (Sequence[str]): Image file endings to read.
             Defaults to the usual image formats.
         metainfo (dict, optional): Must list the class folder names in sorted order if it
@@ -46,21 +49,21 @@ class ImageFolderLT(LongTailMixin, CustomDataset):
                  n_max: Optional[int] = None,
                  extensions: Sequence[str] = IMG_EXTENSIONS,
                  metainfo: Optional[dict] = None,
+                 heldout_per_class: int = 0,
                  **kwargs) -> None:
-        if split not in ('train', 'test'):
-            raise ValueError(f"split={split!r} must be 'train' or 'test'")
-        folder = osp.join(data_root, split)
+        folder_split = self._init_long_tail(imbalance_factor, seed, n_max, heldout_per_class,
+                                            split)
+        folder = osp.join(data_root, folder_split)
         if not osp.isdir(folder):
             raise FileNotFoundError(
                 f'{type(self).__name__}: no folder {folder!r} (expected '
-                f'<data_root>/{split}/<class_name>/<image>). Provide the data either as the '
+                f'<data_root>/{folder_split}/<class_name>/<image>). Provide the data either as the '
                 f'official archive through CIFAR10LT/CIFAR100LT with download=True, or as an '
                 f'image-folder copy, e.g. `tar xzf cifar10-jpeg.tar.gz -C <data_root>`')
         self.split = split
-        self._init_long_tail(imbalance_factor, seed, n_max)
         super().__init__(
-            data_root=data_root, data_prefix=split, extensions=extensions, metainfo=metainfo,
-            **kwargs)
+            data_root=data_root, data_prefix=folder_split, extensions=extensions,
+            metainfo=metainfo, **kwargs)
 
     def _class_folders(self, folder: str) -> List[str]:
         return sorted(entry.name for entry in os.scandir(folder) if entry.is_dir())

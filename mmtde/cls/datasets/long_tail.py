@@ -123,6 +123,38 @@ def long_tail_indices(labels: Sequence[int], imbalance_factor: float, seed: int,
     return np.sort(np.concatenate(picked)).tolist()
 
 
+def heldout_indices(labels: Sequence[int], per_class: int, seed: int,
+                    num_classes: Optional[int] = None) -> List[int]:
+    """Indices of a balanced, seeded held-out set: ``per_class`` samples of every class.
+
+    Drawn from its own stream (``default_rng([seed, 2020])``), apart from the long-tail draw,
+    so holding out does not change which of the remaining images the long tail picks first.
+
+    Args:
+        labels (Sequence[int]): Label of every sample of the balanced training split.
+        per_class (int): Samples held out of each class (0: none).
+        seed (int): Seed of the draw.
+        num_classes (int, optional): C. Defaults to ``max(labels) + 1``.
+
+    Returns:
+        list[int]: Sorted indices into ``labels``.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    if per_class == 0:
+        return []
+    rng = np.random.default_rng([seed, 2020])
+    picked = []
+    for c in range(num_classes):
+        members = np.flatnonzero(labels == c)
+        if members.size <= per_class:
+            raise ValueError(f'class {c} has {members.size} training images, too few to hold '
+                             f'out heldout_per_class={per_class}: lower heldout_per_class')
+        picked.append(members[rng.permutation(members.size)[:per_class]])
+    return np.sort(np.concatenate(picked)).tolist()
+
+
 class ClassCountsMixin:
     """Publishes the per-class training-image counts of a classification dataset.
 
@@ -173,45 +205,88 @@ class LongTailMixin(ClassCountsMixin):
     expose the training ``class_counts`` when :meth:`_train_class_sizes` can tell them. The
     split, not ``test_mode``, decides: mmpretrain's CIFAR configs leave ``test_mode=False`` on
     the test split.
+
+    With ``heldout_per_class = N > 0`` a balanced held-out set of N images per class is
+    removed from the training split before the long tail is drawn (from the remaining
+    ``n - N`` per class), and the ``'heldout'`` split serves those images: a validation set
+    that shares no image with training or test, for choosing alpha. Every split, given the
+    same N, carries the class counts of the same long-tailed training subset.
     """
 
+    #: Splits the mixin knows; a host loads ``'heldout'`` from its training data.
+    LT_SPLITS = ('train', 'heldout', 'test')
+
     def _init_long_tail(self, imbalance_factor: float, seed: int,
-                        n_max: Optional[int] = None) -> None:
+                        n_max: Optional[int] = None, heldout_per_class: int = 0,
+                        split: Optional[str] = None) -> Optional[str]:
+        """Validate the long-tail arguments; returns the split the host must load.
+
+        ``split`` None leaves the split to the host's ``self.split`` (no ``'heldout'``)."""
         self.imbalance_factor = check_imbalance_factor(imbalance_factor)
         if isinstance(seed, bool) or int(seed) != seed:
             raise ValueError(f'seed={seed!r} must be an integer')
         self.seed = int(seed)
         self.n_max = n_max
+        if isinstance(heldout_per_class, bool) or not isinstance(heldout_per_class, int) \
+                or heldout_per_class < 0:
+            raise ValueError(f'heldout_per_class={heldout_per_class!r} must be an integer >= 0 '
+                             f'(e.g. 50 on CIFAR-LT; 0 keeps the whole training split)')
+        self.heldout_per_class = heldout_per_class
+        if split is None:
+            return None
+        if split not in self.LT_SPLITS:
+            raise ValueError(f'split={split!r} must be one of {self.LT_SPLITS}')
+        if split == 'heldout' and heldout_per_class == 0:
+            raise ValueError(
+                "split='heldout' needs heldout_per_class > 0 (e.g. 50), the same value the "
+                'model was trained with (train_dataloader.dataset.heldout_per_class); with 0 '
+                'every training image may have been trained on')
+        self.lt_split = split
+        return 'train' if split == 'heldout' else split
 
     def _train_class_sizes(self) -> Optional[List[int]]:
         """Images per class in the full (balanced) training split; None if unknown."""
         return None
 
     def load_data_list(self) -> List[dict]:
-        """Load the host's list, then subsample it if this is the training split."""
+        """Load the host's list, then hold out and subsample it for the training splits."""
         data_list = super().load_data_list()
         labels = [int(info['gt_label']) for info in data_list]
-        num_classes = self._check_labels(labels, f'the {self.split} split')
-        if self.split == 'train':
-            sizes = count_labels(labels, num_classes)
-            keep = long_tail_indices(labels, self.imbalance_factor, self.seed, self.n_max,
-                                     num_classes)
-            data_list = [data_list[i] for i in keep]
+        split = getattr(self, 'lt_split', self.split)
+        num_classes = self._check_labels(labels, f'the {split} split')
+        if split in ('train', 'heldout'):
+            held = heldout_indices(labels, self.heldout_per_class, self.seed, num_classes)
+            rest = np.setdiff1d(np.arange(len(labels)), held)
+            rest_labels = [labels[i] for i in rest]
+            keep = rest[long_tail_indices(rest_labels, self.imbalance_factor, self.seed,
+                                          self.n_max, num_classes)]
             self._set_class_counts(count_labels([labels[i] for i in keep], num_classes))
+            held_note = f', {len(held)} held out first' if len(held) else ''
+            if split == 'heldout':
+                MMLogger.get_current_instance().info(
+                    f'{type(self).__name__}(heldout): {len(held)} training images '
+                    f'({self.heldout_per_class} a class) never trained on')
+                return [data_list[i] for i in held]
             MMLogger.get_current_instance().info(
                 f'{type(self).__name__}: imbalance_factor={self.imbalance_factor:g}, '
-                f'seed={self.seed}: kept {len(keep)} of {sum(sizes)} training images')
-            return data_list
+                f'seed={self.seed}: kept {len(keep)} of {len(labels)} training images'
+                f'{held_note}')
+            return [data_list[i] for i in keep]
         sizes = self._train_class_sizes()
         if sizes is None:
             MMLogger.get_current_instance().warning(
-                f'{type(self).__name__}({self.split}): the training split was not found, so '
+                f'{type(self).__name__}({split}): the training split was not found, so '
                 f'metainfo has no class_counts; give LongTailAccuracy class_counts= or '
                 f'train_dataset=')
             self._set_class_counts(None)
         else:
             if len(sizes) != num_classes:
                 raise ValueError(f'{type(self).__name__}: the training split has {len(sizes)} '
-                                 f'classes but the {self.split} split has {num_classes}')
+                                 f'classes but the {split} split has {num_classes}')
+            if self.heldout_per_class and min(sizes) <= self.heldout_per_class:
+                raise ValueError(f'class {int(np.argmin(sizes))} has {min(sizes)} training '
+                                 f'images, too few to hold out heldout_per_class='
+                                 f'{self.heldout_per_class}: lower heldout_per_class')
+            sizes = [n - self.heldout_per_class for n in sizes]
             self._set_class_counts(plan_long_tail(sizes, self.imbalance_factor, self.n_max))
         return data_list

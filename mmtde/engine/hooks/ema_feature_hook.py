@@ -19,8 +19,9 @@ class EMAFeatureHook(Hook):
     Before each training epoch it sets ``mu`` on every :class:`MovingAverageFeature` (one per
     classification head, one per detection stage); after each epoch it logs the mean
     ``cos(x, d)`` of the epoch and the ``alpha`` that the authors' rule ``alpha * mean cos = 1``
-    would pick, and warns when batches with non-finite features were left out of ``d``. The heads update ``d`` themselves (sum and count all-reduced across ranks), so a
-    config that forgets this hook still trains a valid ``d`` with the head's own ``mu``.
+    would pick, and warns when batches with non-finite features were left out of ``d``. The
+    heads update ``d`` themselves (sum and count all-reduced across ranks), so a config that
+    forgets this hook still trains a valid ``d`` with the head's own ``mu``.
 
     Args:
         mu (float, optional): Constant momentum (0.9 for CIFAR-LT, 0.9998 for LVIS). None keeps

@@ -105,3 +105,33 @@ def test_cifar100lt(tmp_path, monkeypatch):
     assert np.bincount(_labels(ds), minlength=100).tolist() == expected
     test = CIFAR100LT(data_root=str(tmp_path), split='test', imbalance_factor=5, download=False)
     assert len(test) == 100 and test.class_counts == expected
+
+
+def test_heldout_split_is_balanced_disjoint_and_shares_the_counts(cifar10_root):
+    kw = dict(data_root=cifar10_root, imbalance_factor=10, seed=0, download=False,
+              heldout_per_class=5)
+    train, held, test = (CIFAR10LT(split=s, **kw) for s in ('train', 'heldout', 'test'))
+    expected = long_tail_counts(45, 10, 10)  # 50 a class, 5 held out first
+    assert train.class_counts == held.class_counts == test.class_counts == expected
+    assert np.bincount(_labels(train), minlength=10).tolist() == expected
+    assert np.bincount(_labels(held), minlength=10).tolist() == [5] * 10
+    assert len(test) == 100  # the test split is untouched
+    trained = {train.get_data_info(i)['img'].tobytes() for i in range(len(train))}
+    held_imgs = {held.get_data_info(i)['img'].tobytes() for i in range(len(held))}
+    test_imgs = {test.get_data_info(i)['img'].tobytes() for i in range(len(test))}
+    assert len(held_imgs) == 50 and not held_imgs & trained and not held_imgs & test_imgs
+    # without holding out, the reference's subset is unchanged
+    assert CIFAR10LT(split='train', **dict(kw, heldout_per_class=0)).class_counts == \
+        long_tail_counts(50, 10, 10)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(split='heldout'), r"split='heldout' needs heldout_per_class > 0"),
+    (dict(split='heldout', heldout_per_class=50), 'too few to hold out heldout_per_class=50'),
+    (dict(split='test', heldout_per_class=50), 'too few to hold out heldout_per_class=50'),
+    (dict(heldout_per_class=-1), r'heldout_per_class=-1 must be an integer >= 0'),
+    (dict(split='val'), r"split='val' must be one of \('train', 'heldout', 'test'\)"),
+])
+def test_bad_heldout_arguments(cifar10_root, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        CIFAR10LT(data_root=cifar10_root, imbalance_factor=10, download=False, **kwargs)

@@ -93,3 +93,14 @@ def test_real_cifar10_jpeg_copy_matches_the_paper(tmp_path_factory):
     assert list(train.metainfo['classes']) == list(CIFAR10LT.METAINFO['classes'])
     test = ImageFolderLT(root, split='test', imbalance_factor=100)
     assert len(test) == 10000 and test.class_counts == train.class_counts
+
+
+def test_heldout_split_comes_from_the_train_folder(folder_root):
+    kw = dict(imbalance_factor=10, seed=0, heldout_per_class=4)
+    train, held = (ImageFolderLT(folder_root, split=s, **kw) for s in ('train', 'heldout'))
+    expected = long_tail_counts(26, 3, 10)
+    assert train.class_counts == held.class_counts == expected
+    assert ImageFolderLT(folder_root, split='test', **kw).class_counts == expected
+    held_paths = {held.get_data_info(i)['img_path'] for i in range(len(held))}
+    assert len(held_paths) == 12 and all('/train/' in p for p in held_paths)
+    assert not held_paths & {train.get_data_info(i)['img_path'] for i in range(len(train))}
