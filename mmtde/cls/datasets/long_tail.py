@@ -108,19 +108,28 @@ def long_tail_indices(labels: Sequence[int], imbalance_factor: float, seed: int,
     Returns:
         list[int]: Sorted indices into ``labels``.
     """
+    labels, num_classes = _check_label_array(labels, num_classes)
+    counts = plan_long_tail(count_labels(labels, num_classes), imbalance_factor, n_max)
+    return _draw_per_class(labels, counts, np.random.default_rng(seed))
+
+
+def _check_label_array(labels: Sequence[int], num_classes: Optional[int]):
     labels = np.asarray(labels, dtype=np.int64)
     if num_classes is None:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f'labels must lie in [0, {num_classes}), got min {labels.min()} and '
                          f'max {labels.max()}')
-    counts = plan_long_tail(count_labels(labels, num_classes), imbalance_factor, n_max)
-    rng = np.random.default_rng(seed)
+    return labels, num_classes
+
+
+def _draw_per_class(labels: np.ndarray, counts: Sequence[int], rng) -> List[int]:
+    """The first ``counts[c]`` of a permutation of class ``c``'s indices, class after class."""
     picked = []
     for c, n_c in enumerate(counts):
         members = np.flatnonzero(labels == c)
         picked.append(members[rng.permutation(members.size)[:n_c]])
-    return np.sort(np.concatenate(picked)).tolist()
+    return np.sort(np.concatenate(picked)).tolist() if picked else []
 
 
 def heldout_indices(labels: Sequence[int], per_class: int, seed: int,
@@ -139,20 +148,16 @@ def heldout_indices(labels: Sequence[int], per_class: int, seed: int,
     Returns:
         list[int]: Sorted indices into ``labels``.
     """
-    labels = np.asarray(labels, dtype=np.int64)
-    if num_classes is None:
-        num_classes = int(labels.max()) + 1 if labels.size else 0
+    labels, num_classes = _check_label_array(labels, num_classes)
     if per_class == 0:
         return []
-    rng = np.random.default_rng([seed, 2020])
-    picked = []
-    for c in range(num_classes):
-        members = np.flatnonzero(labels == c)
-        if members.size <= per_class:
-            raise ValueError(f'class {c} has {members.size} training images, too few to hold '
+    sizes = count_labels(labels, num_classes)
+    for c, size in enumerate(sizes):
+        if size <= per_class:
+            raise ValueError(f'class {c} has {size} training images, too few to hold '
                              f'out heldout_per_class={per_class}: lower heldout_per_class')
-        picked.append(members[rng.permutation(members.size)[:per_class]])
-    return np.sort(np.concatenate(picked)).tolist()
+    return _draw_per_class(labels, [per_class] * num_classes,
+                           np.random.default_rng([seed, 2020]))
 
 
 class ClassCountsMixin:
