@@ -126,6 +126,9 @@ def build_cfg(args, method: str, imb: str, npz: str, run_dir: str):
         loader.num_workers = args.num_workers
         loader.persistent_workers = args.num_workers > 0
         loader.pin_memory = torch.cuda.is_available()
+        # One stacked uint8 batch: one host-to-device copy and a batched normalisation instead
+        # of one per image (bit-identical inputs; matters on a GPU, where launches dominate).
+        loader.collate_fn = dict(type='default_collate')
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     epochs = cfg.train_cfg.max_epochs if args.full else args.epochs
     cfg.train_cfg = dict(by_epoch=True, max_epochs=epochs, val_interval=epochs + 1)
