@@ -9,9 +9,10 @@
 # (2026-11-28): with RUN_CE=1 and 6 workers each, both runs took ~6.2 s an epoch (~125 ms an
 # iteration of 256 images, GPU nearly idle): 200 epochs need ~21 min, far over one device call.
 # Two processes time-slice one GPU and oversubscribe the 16 cores (two mains with 16 OpenMP
-# threads each + 12 workers), hence RUN_CE=0 and a capped thread count by default; whether that
-# alone brings an epoch to the ~2 s that 200 epochs in ~7 minutes of training need is not
-# measured.
+# threads each + 12 workers), hence RUN_CE=0 and a capped thread count by default. Since that
+# run two per-iteration costs are gone: the update of d no longer waits for the GPU, and batches
+# arrive stacked (one copy and one normalisation, not 256). Whether that brings an epoch to the
+# ~2 s that 200 epochs in ~7 minutes of training need is not measured.
 #
 # Made for a machine that has Python 3 with torch/torchvision but no OpenMMLab and no network:
 #   .whl/      pure-Python wheels: mmengine, mmpretrain, mmcv-lite (mmcv 2.1.0 built with
