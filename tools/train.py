@@ -15,7 +15,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmtde.utils import prepare_cfg
-from mmtde.utils.setup_env import cfg_from_args
+from mmtde.utils.setup_env import cfg_from_args, take_seed_from_checkpoint
 
 
 def parse_args():
@@ -59,6 +59,7 @@ def main():
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    take_seed_from_checkpoint(cfg)  # resume: the dataloader workers get the run's own seed
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()

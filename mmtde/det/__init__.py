@@ -1,7 +1,7 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """De-confound-TDE for mmdet 3.x: ``custom_imports=dict(imports=['mmtde.det'])``.
 
-Importing this package registers the TDE bbox head and cascade RoI head in
+Importing this package registers the TDE bbox head and cascade / HTC RoI heads in
 ``mmdet.registry.MODELS``, ``StrictLVISMetric`` and the ``EMAFeatureHook`` (``mmtde.engine``)
 in mmengine's root registries, and makes the official LVIS API run on numpy >= 1.24 (scoped to
 the ``lvis`` modules, see :mod:`mmtde.evaluation.lvis_compat`): every detection config needs
@@ -11,11 +11,12 @@ from mmtde import engine  # noqa: F401  (registers EMAFeatureHook)
 from mmtde.evaluation.lvis_compat import patch_lvis_numpy
 
 from .evaluation import StrictLVISMetric
-from .roi_heads import CausalNormClassifier, CausalNormShared2FCBBoxHead, TDECascadeRoIHead
+from .roi_heads import (CausalNormClassifier, CausalNormShared2FCBBoxHead, TDECascadeRoIHead,
+                        TDEHybridTaskCascadeRoIHead)
 
 patch_lvis_numpy()
 
 __all__ = [
     'CausalNormClassifier', 'CausalNormShared2FCBBoxHead', 'TDECascadeRoIHead',
-    'StrictLVISMetric', 'patch_lvis_numpy'
+    'TDEHybridTaskCascadeRoIHead', 'StrictLVISMetric', 'patch_lvis_numpy'
 ]

@@ -88,10 +88,9 @@ def _polygon_area(poly: np.ndarray) -> float:
 
 
 def _make_split(out_dir: str, split: str, first_id: int, num_images: int, picked: List[dict],
-                first_ann_id: int, image_size: int, objects_per_image: int,
-                rng: np.random.Generator) -> Dict[str, list]:
+                colours: Dict[int, list], first_ann_id: int, image_size: int,
+                objects_per_image: int, rng: np.random.Generator) -> Dict[str, list]:
     os.makedirs(osp.join(out_dir, f'{split}2017'), exist_ok=True)
-    colours = {c['id']: (rng.integers(40, 256, size=3)).tolist() for c in picked}
     images, annotations = [], []
     ann_id = first_ann_id
     for i in range(num_images):
@@ -157,12 +156,14 @@ def make_tiny_lvis(out_dir: str,
         raise ValueError(f'{num_train} train / {num_val} val images with {objects_per_image} '
                          f'objects each cannot show all {len(picked)} picked categories')
     rng = np.random.default_rng(seed)
+    # one colour per category, the same in both splits: what a model learns on train holds on val
+    colours = {c['id']: (rng.integers(40, 256, size=3)).tolist() for c in picked}
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     paths = dict(data_root=out_dir)
     first_ann_id = 1
     for split, first_id, num in (('train', 1, num_train), ('val', 1001, num_val)):
-        data = _make_split(out_dir, split, first_id, num, picked, first_ann_id, image_size,
-                           objects_per_image, rng)
+        data = _make_split(out_dir, split, first_id, num, picked, colours, first_ann_id,
+                           image_size, objects_per_image, rng)
         first_ann_id += len(data['annotations'])
         data.update(
             info=dict(description='mmtde tiny LVIS v1 (generated)', version='1.0', year=2020),

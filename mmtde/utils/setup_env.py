@@ -2,6 +2,7 @@
 """What ``tools/train.py`` and ``tools/test.py`` do to a config before building the Runner."""
 import copy
 import os.path as osp
+from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -120,6 +121,33 @@ def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     return cfg
+
+
+def take_seed_from_checkpoint(cfg: Config) -> Optional[int]:
+    """On resume, run with the seed of the checkpoint when the config leaves it to chance.
+
+    mmengine seeds the dataloader workers when it builds the dataloaders, before it reads the
+    checkpoint; with ``randomness.seed=None`` (mmpretrain's and mmdet's default) a resumed run
+    would draw a new seed for them and augment differently from the uninterrupted run.
+
+    Returns:
+        int | None: The seed now in ``cfg.randomness``, or None when nothing changed.
+    """
+    randomness = cfg.get('randomness') or {}
+    if not cfg.get('resume') or randomness.get('seed') is not None:
+        return None
+    path = cfg.get('load_from')
+    if path is None:
+        from mmengine.runner import find_latest_checkpoint
+        path = find_latest_checkpoint(cfg.work_dir)
+    if path is None or not osp.isfile(path):
+        return None  # mmengine will start from scratch or say the file is missing
+    from mmtde.engine import register_checkpoint_safe_globals
+    register_checkpoint_safe_globals()
+    seed = torch.load(path, map_location='cpu').get('meta', {}).get('seed')
+    if seed is not None:
+        cfg.randomness = dict(randomness, seed=seed)
+    return seed
 
 
 def default_work_dir(config_path: str) -> str:

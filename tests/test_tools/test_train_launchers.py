@@ -55,6 +55,34 @@ def test_resume_is_exact(tiny_cls_cfg, tmp_path):
     assert a['meta']['iter'] == b['meta']['iter'] == 15
 
 
+def test_resume_is_exact_with_random_seed_validation_and_random_layers(tiny_folder, tmp_path):
+    # The shipped configs: seed=None (mmengine draws one), validation during training, and
+    # random draws in training (flip augmentation: numpy; drop-path: torch). A run resumed
+    # from the straight run's own epoch-1 checkpoint must end where the straight run ends.
+    cfg = tmp_path / 'random.py'
+    cfg.write_text(tiny_cls_cfg_text(tiny_folder, extra=(
+        "model['backbone']['drop_path_rate'] = 0.3\n"
+        "train_dataloader['dataset']['pipeline'] = [dict(type='LoadImageFromFile'), "
+        "dict(type='RandomFlip', prob=0.5, direction='horizontal'), dict(type='PackInputs')]\n"
+        'train_cfg.update(val_interval=1)\n'
+        'randomness = dict(seed=None)\n')))
+    full, part = tmp_path / 'full', tmp_path / 'part'
+    run_cmd([sys.executable, TRAIN, str(cfg), '--work-dir', str(full)])
+    run_cmd([sys.executable, TRAIN, str(cfg), '--work-dir', str(part), '--resume',
+             str(full / 'epoch_1.pth')])
+    a = load_state(full / 'epoch_3.pth')
+    b = load_state(part / 'epoch_3.pth')
+    assert a['meta']['seed'] == b['meta']['seed']
+    assert_states_close(a['state_dict'], b['state_dict'], atol=1e-6)
+    # and the runs did draw: another seed ends elsewhere
+    other = tmp_path / 'other'
+    run_cmd([sys.executable, TRAIN, str(cfg), '--work-dir', str(other), '--cfg-options',
+             f"randomness.seed={a['meta']['seed'] + 1}"])
+    c = load_state(other / 'epoch_3.pth')['state_dict']
+    assert not all(torch.allclose(a['state_dict'][k].float(), c[k].float(), atol=1e-6)
+                   for k in c)
+
+
 def test_amp_without_gpu_fails_early(tiny_cls_cfg, tmp_path):
     if torch.cuda.is_available():
         pytest.skip('this machine has a GPU')

@@ -1,5 +1,7 @@
 # Copyright (c) mmtde contributors. All rights reserved.
-from typing import Optional
+import copy
+import difflib
+from typing import List, Optional
 
 from mmdet.evaluation import LVISMetric
 from mmengine.registry import METRICS
@@ -54,8 +56,49 @@ class StrictLVISMetric(LVISMetric):
                 f'fallback converts the dataset to a json without frequency groups, on which '
                 f'APr/APc/APf cannot be computed')
         super().__init__(ann_file=ann_file, **kwargs)
+        self._ann_file_name = ann_file
         if self._lvis_api is not None:
             check_lvis_categories(self._lvis_api.dataset['categories'], ann_file)
+
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        """Refuse, before testing, a dataset whose classes are not the json's categories.
+
+        mmdet maps label ``i`` to the ``i``-th category id of the json: a dataset with another
+        class list would fail with an ``IndexError`` after the whole test set, or, with as many
+        classes, score every box under a wrong category.
+        """
+        classes = (dataset_meta or {}).get('classes')
+        if classes is not None and self._lvis_api is not None:
+            cats = sorted(self._lvis_api.dataset['categories'], key=lambda c: c['id'])
+            check_classes_match(list(classes), [c['name'] for c in cats],
+                                self._ann_file_name)
+        self._dataset_meta = copy.deepcopy(dataset_meta)
+
+
+def check_classes_match(classes: List[str], names: List[str], ann_file: str) -> None:
+    """Raise unless the dataset's classes are the json's category names, in id order.
+
+    A name may differ slightly (mmdet spells ``speaker_(stereo_equipment)``, the LVIS v1
+    json ``speaker_(stero_equipment)``); a different count or a shifted order is refused.
+    """
+    fix = ('use the dataset type of this annotation file (LVISV1Dataset for lvis_v1_*.json, '
+           'LVISV05Dataset for lvis_v0.5_*.json) with its own classes, and the same '
+           'num_classes in the model')
+    if len(classes) != len(names):
+        raise ValueError(f'{ann_file} has {len(names)} categories but the test dataset lists '
+                         f'{len(classes)} classes: {fix}')
+    unlike = [(i, a, b) for i, (a, b) in enumerate(zip(classes, names))
+              if a != b and difflib.SequenceMatcher(None, a, b).ratio() < 0.8]
+    if unlike:
+        i, a, b = unlike[0]
+        raise ValueError(f'the test dataset\'s class {i} is {a!r} but category {i} of '
+                         f'{ann_file} (by id) is {b!r} ({len(unlike)} such pairs): labels '
+                         f'would be scored under the wrong categories; {fix}')
 
     def compute_metrics(self, results: list) -> dict:
         """mmdet's computation, with lvis-api's ``LVISEval`` swapped for the chosen backend."""

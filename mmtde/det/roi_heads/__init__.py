@@ -1,5 +1,9 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 from .bbox_heads import CausalNormClassifier, CausalNormShared2FCBBoxHead
-from .tde_cascade_roi_head import TDECascadeRoIHead
+from .tde_cascade_roi_head import (StageProbabilityMeanMixin, TDECascadeRoIHead,
+                                   TDEHybridTaskCascadeRoIHead)
 
-__all__ = ['CausalNormClassifier', 'CausalNormShared2FCBBoxHead', 'TDECascadeRoIHead']
+__all__ = [
+    'CausalNormClassifier', 'CausalNormShared2FCBBoxHead', 'StageProbabilityMeanMixin',
+    'TDECascadeRoIHead', 'TDEHybridTaskCascadeRoIHead'
+]

@@ -62,6 +62,34 @@ class EMAFeatureHook(Hook):
                 f'EMAFeatureHook found no moving-average feature in {type(runner.model).__name__}:'
                 f' the model has no TDE head. Use CausalNormHead (mmpretrain) or a TDE bbox head '
                 f'(mmdet), or remove EMAFeatureHook from custom_hooks.')
+        self.check_cascades(runner.model)
+
+    @staticmethod
+    def check_cascades(model: torch.nn.Module) -> None:
+        """Refuse TDE bbox heads in a cascade head that averages raw stage scores.
+
+        mmdet's ``CascadeRoIHead`` / ``HybridTaskCascadeRoIHead`` average what the stages
+        return; TDE stages return log-probabilities, whose mean is not the method's mean of
+        probabilities. mmtde's ``TDECascadeRoIHead`` / ``TDEHybridTaskCascadeRoIHead`` do it
+        right (they set ``averages_stage_probabilities``).
+        """
+        if is_model_wrapper(model):
+            model = model.module
+        for name, module in model.named_modules():
+            stages = getattr(module, 'bbox_head', None)
+            if not isinstance(stages, torch.nn.ModuleList) or \
+                    getattr(module, 'averages_stage_probabilities', False):
+                continue
+            tde = sorted({type(h).__name__ for h in stages
+                          if any(isinstance(m, CausalNormLinear) for m in h.modules())})
+            if tde:
+                kind = type(module).__name__
+                fix = 'TDEHybridTaskCascadeRoIHead' if 'HybridTask' in kind else \
+                    'TDECascadeRoIHead'
+                raise ValueError(
+                    f'{name or "the model"} is a {kind} with TDE stages ({", ".join(tde)}): it '
+                    f'would average their log-probabilities instead of their probabilities. '
+                    f"Use roi_head=dict(type='{fix}', ...) (custom_imports mmtde.det)")
 
     # The class checks run per loop, not in before_run: Runner.test() calls before_run too, and
     # reading runner.train_dataloader there would build the whole training set (which an

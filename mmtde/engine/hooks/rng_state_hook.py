@@ -31,8 +31,15 @@ class RNGStateHook(Hook):
     mmengine reseeds on resume but does not restore the generators' *state*, so RPN/RoI
     samplers, random augmentations in the main process and dropout draw different numbers
     after a resume than in the uninterrupted run. With this hook a resumed run continues the
-    same streams (exact on CPU with deterministic settings and ``num_workers=0``; dataloader
-    workers are reseeded by mmengine itself). ``tools/train.py`` adds it to every run.
+    same streams (exact on CPU with deterministic settings; dataloader workers are seeded by
+    mmengine from the run's seed, which ``tools/train.py`` takes from the checkpoint when the
+    config leaves it to chance). ``tools/train.py`` adds it to every run.
+
+    * The states are restored in ``before_train``: mmengine's resume reseeds *after* loading
+      the checkpoint, which would overwrite them.
+    * Validation runs on a copy of the streams (saved in ``before_val``, put back in
+      ``after_val``): creating its dataloader iterator draws from torch's generator, and a run
+      resumed after a validation would otherwise start one draw behind.
 
     Only rank 0 writes checkpoints (``Runner.save_checkpoint`` is master-only), so the states
     are gathered from all ranks just before the ``CheckpointHook`` (priority ``VERY_LOW``)
@@ -45,9 +52,22 @@ class RNGStateHook(Hook):
         self._states = None
         self._captured_at = -1
         self._ckpt = None
+        self._resumed = None  # the state to restore in before_train
+        self._outside_val = None
 
     def before_train(self, runner) -> None:
         self._ckpt = next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
+        if self._resumed is not None:
+            _restore(self._resumed)
+            self._resumed = None
+
+    def before_val(self, runner) -> None:
+        self._outside_val = _capture()
+
+    def after_val(self, runner) -> None:
+        if self._outside_val is not None:
+            _restore(self._outside_val)
+            self._outside_val = None
 
     def _gather(self, iters_done: int) -> None:
         self._states = all_gather_object(_capture())
@@ -82,6 +102,6 @@ class RNGStateHook(Hook):
                 f'RNGStateHook: the checkpoint holds random states of {len(states)} ranks but '
                 f'this run has {get_world_size()}; every rank continues from rank 0\'s state, so '
                 f'random draws will differ from the uninterrupted run')
-            _restore(states[0])
+            self._resumed = states[0]
             return
-        _restore(states[get_rank()])
+        self._resumed = states[get_rank()]

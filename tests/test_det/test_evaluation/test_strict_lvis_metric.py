@@ -81,3 +81,19 @@ def test_faster_backend_refuses_segm(tiny_lvis):
                          backend='faster-coco-eval')
     with pytest.raises(ValueError, match="backend='coco' must be"):
         StrictLVISMetric(ann_file=tiny_lvis['val_ann'], backend='coco')
+
+
+def test_dataset_classes_must_be_the_json_categories(tiny_lvis):
+    metric = StrictLVISMetric(ann_file=tiny_lvis['val_ann'])
+    with open(tiny_lvis['val_ann']) as f:
+        names = [c['name'] for c in sorted(json.load(f)['categories'], key=lambda c: c['id'])]
+    metric.dataset_meta = dict(classes=names)  # as LVISV1Dataset gives them
+    typo = list(names)
+    typo[3] = typo[3] + 'x'  # mmdet and the json spell one LVIS v1 name differently
+    metric.dataset_meta = dict(classes=typo)
+    with pytest.raises(ValueError, match=r'has 1203 categories but the test dataset lists '
+                       r'1230 classes: use the dataset type of this annotation file'):
+        metric.dataset_meta = dict(classes=names + [f'extra{i}' for i in range(27)])
+    with pytest.raises(ValueError, match=r"class 0 is 'air_conditioner' but category 0 .* is "
+                       r"'aerosol_can'"):
+        metric.dataset_meta = dict(classes=names[1:] + names[:1])

@@ -117,3 +117,60 @@ def test_custom_activation_heads_are_refused():
     with pytest.raises(ValueError, match='custom activation'):
         build_roi_head(bbox_head_type='Shared2FCBBoxHead',
                        loss_cls=dict(type='SeesawLoss', num_classes=C))
+
+
+def test_each_stage_uses_its_own_d():
+    roi_head = build_roi_head()
+    make_stages_ready(roi_head)
+    roi_head.eval()
+    _, before = predict_scores(roi_head)
+    # only stage 1's d changes (to another direction: TDE is invariant to the sign of d)
+    roi_head.bbox_head[1].fc_cls.feat_ema.d.copy_(
+        torch.rand(D, generator=torch.Generator().manual_seed(9)) * 10)
+    _, after = predict_scores(roi_head)
+    # class-agnostic regression: the boxes that reach stage 2 do not depend on the scores
+    torch.testing.assert_close(after[0], before[0], rtol=0, atol=0)
+    torch.testing.assert_close(after[2], before[2], rtol=0, atol=0)
+    assert (after[1] - before[1]).abs().max() > 1e-3
+
+
+def build_htc_roi_head(roi_head_type='TDEHybridTaskCascadeRoIHead'):
+    """A tiny HTC RoI head (no semantic branch) with TDE stages."""
+    stage = dict(type='CausalNormShared2FCBBoxHead', in_channels=4, fc_out_channels=D,
+                 roi_feat_size=7, num_classes=C, reg_class_agnostic=True)
+    head = MODELS.build(dict(
+        type=roi_head_type, num_stages=3, stage_loss_weights=[1, 0.5, 0.25],
+        bbox_roi_extractor=dict(
+            type='SingleRoIExtractor', out_channels=4, featmap_strides=[4],
+            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0)),
+        bbox_head=[dict(stage, bbox_coder=dict(type='DeltaXYWHBBoxCoder',
+                                               target_means=[0.] * 4, target_stds=s))
+                   for s in STAGE_STDS],
+        mask_roi_extractor=dict(
+            type='SingleRoIExtractor', out_channels=4, featmap_strides=[4],
+            roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0)),
+        mask_head=[dict(type='HTCMaskHead', with_conv_res=i > 0, num_convs=1, in_channels=4,
+                        conv_out_channels=4, num_classes=C) for i in range(3)]))
+    head.init_weights()
+    return head
+
+
+def test_htc_scores_are_the_mean_of_stage_probabilities():
+    roi_head = build_htc_roi_head()
+    make_stages_ready(roi_head)
+    roi_head.eval()
+    scores, stage_outputs = predict_scores(roi_head)
+    assert len(stage_outputs) == 3
+    expected = torch.stack([out.softmax(-1) for out in stage_outputs]).mean(0)
+    torch.testing.assert_close(scores, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize('build, stock, fix', [
+    (build_roi_head, 'CascadeRoIHead', 'TDECascadeRoIHead'),
+    (build_htc_roi_head, 'HybridTaskCascadeRoIHead', 'TDEHybridTaskCascadeRoIHead'),
+])
+def test_tde_stages_in_a_stock_cascade_are_refused(build, stock, fix):
+    from mmtde.engine import EMAFeatureHook
+    with pytest.raises(ValueError, match=f"is a {stock} with TDE stages .*type='{fix}'"):
+        EMAFeatureHook.check_cascades(build(stock))
+    EMAFeatureHook.check_cascades(build(fix))  # ours pass
