@@ -78,6 +78,10 @@ class AtomicLocalBackend(LocalBackend):
         fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(filepath) + '.', suffix='.tmp',
                                    dir=directory)
         try:
+            # mkstemp creates 0600; give the file the mode a plain open() would (umask applies)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
             with os.fdopen(fd, 'wb') as f:
                 f.write(obj)
                 f.flush()

@@ -2,6 +2,8 @@
 """mmengine checkpoints under torch >= 2.6: loadable with weights_only, unsafe ones refused."""
 import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -43,6 +45,27 @@ def test_mmengine_checkpoint_loads_with_weights_only(tmp_path):
     model = torch.nn.Linear(2, 1)
     torch.save({'state_dict': model.state_dict(), **mmengine_like_checkpoint()}, path)
     load_checkpoint(torch.nn.Linear(2, 1), str(path))
+
+
+def test_importing_mmtde_cls_is_enough_to_load_a_checkpoint(tmp_path):
+    # what mmpretrain's get_model(cfg, pretrained=...) does after the config's custom_imports
+    path = tmp_path / 'ckpt.pth'
+    torch.save({'state_dict': torch.nn.Linear(2, 1).state_dict(),
+                **mmengine_like_checkpoint()}, path)
+    code = ('import torch, mmtde.cls; from mmengine.runner import load_checkpoint; '
+            f'load_checkpoint(torch.nn.Linear(2, 1), {str(path)!r}); print("loaded")')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and 'loaded' in proc.stdout, proc.stderr[-2000:]
+
+
+def test_atomic_checkpoints_get_the_usual_file_mode(tmp_path):
+    target = tmp_path / 'epoch_1.pth'
+    get_file_backend(str(target), backend_args=dict(backend='atomic_local')).put(
+        b'x', str(target))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (target.stat().st_mode & 0o777) == 0o666 & ~umask  # not mkstemp's 0600
 
 
 def test_arbitrary_pickled_object_is_refused(tmp_path):
