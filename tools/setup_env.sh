@@ -29,13 +29,18 @@ trap 'die "step failed (line $LINENO): see the output above; fix it and rerun $0
 if [ ! -x "$VENV/bin/python" ]; then
   PY="${MMTDE_PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
   [ -n "$PY" ] || die "no python3 found; install Python 3.11 or set MMTDE_PYTHON"
+  "$PY" -c 'import sys; assert sys.version_info >= (3, 10)' 2>/dev/null \
+    || die "$PY is $("$PY" -V 2>&1), but torch 2.14 needs Python >= 3.10; install Python 3.11 or set MMTDE_PYTHON"
   say "creating virtual environment $VENV with $PY"
   "$PY" -m venv "$VENV"
 fi
 PYTHON="$VENV/bin/python"
 PIP=("$PYTHON" -m pip --disable-pip-version-check)
-"$PYTHON" -c 'import sys; assert sys.version_info >= (3, 8), sys.version' \
-  || die "$VENV uses Python < 3.8; remove it or set MMTDE_VENV"
+"$PYTHON" -c 'import sys; assert sys.version_info >= (3, 10), sys.version' \
+  || die "$VENV uses Python < 3.10 (torch 2.14 needs >= 3.10); remove it or set MMTDE_VENV"
+# The venv's tools first: torch's extension builder looks for ninja on PATH (without it the
+# mmcv build falls back to a serial one that ignores MAX_JOBS).
+export PATH="$VENV/bin:$PATH"
 
 have() { "$PYTHON" - "$@" <<'PY' 2>/dev/null
 import sys
@@ -76,11 +81,28 @@ else
 fi
 
 # ---------------------------------------------------------------- 4. mmcv with ops
-mmcv_ok() { "$PYTHON" -c 'import mmcv, mmcv.ops; from mmcv.ops import nms, roi_align' >/dev/null 2>&1; }
+# With CUDA ops wanted, ops compiled without CUDA do not count (an earlier CPU build).
+mmcv_ok() { "$PYTHON" - "$MMTDE_CUDA_OPS" >/dev/null 2>&1 <<'PY'
+import sys
+import mmcv, mmcv.ops
+from mmcv.ops import nms, roi_align, get_compiling_cuda_version
+assert sys.argv[1] != '1' or get_compiling_cuda_version() != 'not available'
+PY
+}
 WHEEL_DIR="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$TORCH_TAG-$CUDA_TAG-py$("$PYTHON" -c 'import sys; print("%d%d" % sys.version_info[:2])')"
+if [ "$MMTDE_CUDA_OPS" = 1 ]; then
+  # CUDA kernels are built for the GPUs of this machine unless TORCH_CUDA_ARCH_LIST says
+  # otherwise: the cache key names them, so a wheel is never reused on another generation.
+  ARCH="${TORCH_CUDA_ARCH_LIST:-$("$PYTHON" -c 'import torch; print("_".join(sorted({"%d%d" % torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())})))' 2>/dev/null || echo unknown)}"
+  WHEEL_DIR="$WHEEL_DIR-sm${ARCH// /_}"
+fi
 if ! have "mmcv==$MMCV_VERSION" || ! mmcv_ok; then
   if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
     say "no cached mmcv $MMCV_VERSION wheel for torch $TORCH_TAG ($CUDA_TAG) in $WHEEL_DIR: building it from the sdist"
+    if [ "$MMTDE_CUDA_OPS" = 1 ]; then
+      command -v nvcc >/dev/null 2>&1 || [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ] \
+        || die "MMTDE_CUDA_OPS=1 needs the CUDA toolkit (nvcc) to build mmcv's CUDA ops; install it, set CUDA_HOME, or set MMTDE_CUDA_OPS=0 for CPU ops"
+    fi
     BUILD=$(mktemp -d "${TMPDIR:-/tmp}/mmtde-mmcv.XXXXXX")
     "${PIP[@]}" download -q --no-deps --no-build-isolation --no-binary :all: -d "$BUILD" "mmcv==$MMCV_VERSION"
     tar -xzf "$BUILD"/mmcv-$MMCV_VERSION.tar.gz -C "$BUILD"
@@ -98,9 +120,11 @@ if ! have "mmcv==$MMCV_VERSION" || ! mmcv_ok; then
     ( cd "$SRC" && MMCV_WITH_OPS=1 FORCE_CUDA=$MMTDE_CUDA_OPS MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
         "${PIP[@]}" wheel -v --no-build-isolation --no-deps -w "$BUILD/dist" . >"$BUILD/build.log" 2>&1 ) &
     BUILD_PID=$!
+    trap 'kill "$BUILD_PID" 2>/dev/null; die "step failed (line $LINENO): see the output above; fix it and rerun $0 (finished steps are skipped)"' ERR
     while kill -0 "$BUILD_PID" 2>/dev/null; do
       sleep 30
-      NOBJ=$(find "$SRC/build" -name '*.o' 2>/dev/null | wc -l)
+      # progress only: a build dir that does not exist yet must not stop the set-up
+      NOBJ=$( (find "$SRC/build" -name '*.o' 2>/dev/null || true) | wc -l)
       kill -0 "$BUILD_PID" 2>/dev/null && say "still compiling mmcv ops: $NOBJ/$NSRC objects built"
     done
     if ! wait "$BUILD_PID"; then
