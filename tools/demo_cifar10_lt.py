@@ -71,6 +71,12 @@ def find_data(data_dir, work_dir):
             for path in inner:
                 if osp.isdir(osp.join(path, 'train', 'airplane')):
                     return 'folder', path
+    if data_dir:  # named on purpose: never fall back to a 170 MB download behind its back
+        raise SystemExit(
+            f'[demo] --data-dir / MMTDE_DATA_DIR={data_dir!r} holds no CIFAR-10: expected '
+            f'cifar-10-batches-py/, train/<class>/*.jpg + test/<class>/*.jpg, or '
+            f'cifar10-jpeg.tar.gz there. Fix the path, or unset it to download the official '
+            f'archive into {osp.join(REPO, "data", "cifar10")}')
     return 'official', osp.join(REPO, 'data', 'cifar10')  # mmpretrain will try to download
 
 

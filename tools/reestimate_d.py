@@ -85,6 +85,28 @@ def reestimate(model, dataloader, epochs: int = 1, mu=None, progress: bool = Tru
     return modules
 
 
+def check_weights_present(model, checkpoint: dict, ckpt_path: str, cfg_path: str) -> None:
+    """Refuse a checkpoint that lacks weights of the model: d would come from random layers.
+
+    Only ``feat_ema.*`` (what this tool rebuilds) may be missing; extra entries (e.g. the bias
+    of a stock linear head) are reported and left in the output untouched.
+    """
+    state = checkpoint.get('state_dict', checkpoint)
+    keys = {k[len('module.'):] if k.startswith('module.') else k for k in state}
+    wanted = set(model.state_dict())
+    missing = sorted(k for k in wanted - keys if '.feat_ema.' not in k and
+                     not k.startswith('data_preprocessor.'))
+    if missing:
+        raise SystemExit(f'{ckpt_path} has no weights for {len(missing)} entries of the model '
+                         f'built from {cfg_path} (e.g. {missing[:3]}): d would be estimated from '
+                         f'randomly initialised layers. Use the config this checkpoint was '
+                         f'trained with.')
+    extra = sorted(keys - wanted)
+    if extra:
+        print(f'note: {len(extra)} checkpoint entries are not in the model and stay as they are '
+              f'(e.g. {extra[:3]})')
+
+
 def main():
     args = parse_args()
     if osp.abspath(args.out) == osp.abspath(args.checkpoint):
@@ -101,6 +123,7 @@ def main():
 
     model = MODELS.build(model_cfg(cfg)).to(args.device)
     checkpoint = load_checkpoint(model, args.checkpoint, map_location='cpu', strict=False)
+    check_weights_present(model, checkpoint, args.checkpoint, args.config)
     before = copy.deepcopy(model.state_dict())
     loader = Runner.build_dataloader(cfg.train_dataloader)
     if args.mu is None:  # the hook's constant mu if the config has one, else the heads' own

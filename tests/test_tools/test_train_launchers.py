@@ -159,6 +159,15 @@ def test_reestimate_d_recovers_direction_without_touching_weights(tiny_cls_cfg, 
         'head.fc.feat_ema.d'])
     stale['state_dict']['head.fc.feat_ema.num_updates'] = torch.tensor(0)
     torch.save(stale, tmp_path / 'stale.pth')
+    # a checkpoint that lacks backbone weights is refused: d would come from random layers
+    broken = {**stale, 'state_dict': {k: v for k, v in stale['state_dict'].items()
+                                      if k != 'backbone.conv1.weight'}}
+    torch.save(broken, tmp_path / 'broken.pth')
+    with pytest.raises(AssertionError, match=r"has no weights for 1 entries .*"
+                       r"\['backbone.conv1.weight'\]"):
+        run_cmd([sys.executable, osp.join(REPO, 'tools/reestimate_d.py'), tiny_cls_cfg,
+                 str(tmp_path / 'broken.pth'), '--out', str(tmp_path / 'x.pth')])
+    assert not (tmp_path / 'x.pth').exists()
     with pytest.raises(AssertionError, match='no usable moving-average feature d'):
         run_cmd([sys.executable, TEST, tiny_cls_cfg, str(tmp_path / 'stale.pth'),
                  '--work-dir', str(tmp_path / 't0')])
