@@ -112,38 +112,58 @@ def test_atomic_put_never_leaves_partial_file(tmp_path, monkeypatch):
 
 
 KILLED_WRITER = r'''
-import sys, torch, io
+import builtins, io, os, sys, time
+import torch
 from mmengine.fileio import get_file_backend
 import mmtde.engine  # registers atomic_local
-target = sys.argv[1]
-backend = get_file_backend(target, backend_args=dict(backend='atomic_local'))
+backend_name, target = sys.argv[1], sys.argv[2]
+backend = get_file_backend(target, backend_args=dict(backend=backend_name))
 buf = io.BytesIO()
-torch.save({'state_dict': {'w': torch.zeros(64, 1024, 1024)}}, buf)  # 256 MB
-print('writing', flush=True)
-backend.put(buf.getvalue(), target)
-print('done', flush=True)
+torch.save({'state_dict': {'w': torch.zeros(1024, 1024)}}, buf)  # 4 MB
+data = buf.getvalue()
+
+
+class StallingFile(io.FileIO):
+    """A disk that takes forever after the first half: the kill lands mid-write, always."""
+
+    def write(self, b):
+        n = super().write(bytes(b)[:len(data) // 2])
+        os.fsync(self.fileno())
+        print('half written', flush=True)
+        time.sleep(600)
+        return n
+
+
+real_open, real_fdopen = builtins.open, os.fdopen
+builtins.open = lambda f, mode='r', *a, **k: (
+    StallingFile(f, 'wb') if 'w' in mode and 'b' in mode else real_open(f, mode, *a, **k))
+os.fdopen = lambda fd, mode='r', *a, **k: (
+    StallingFile(fd, 'wb') if 'w' in mode and 'b' in mode else real_fdopen(fd, mode, *a, **k))
+backend.put(data, target)
 '''
 
 
-def test_killed_save_leaves_the_previous_checkpoint(tmp_path):
-    """SIGKILL a process in the middle of writing a large checkpoint: the path still holds
-    the previous, complete checkpoint (never a truncated file that loads as garbage)."""
+@pytest.mark.parametrize('backend', ['atomic_local', 'local'])
+def test_killed_save_leaves_the_previous_checkpoint(tmp_path, backend):
+    """SIGKILL a process in the middle of writing a checkpoint: with ``atomic_local`` the path
+    still holds the previous, complete checkpoint; mmengine's plain ``local`` backend is shown
+    to leave a truncated file there (the failure this guards against)."""
     import signal
-    import subprocess
-    import sys
-    import time
     target = tmp_path / 'latest.pth'
     torch.save({'state_dict': {'w': torch.ones(3)}}, target)
     script = tmp_path / 'writer.py'
     script.write_text(KILLED_WRITER)
-    proc = subprocess.Popen([sys.executable, str(script), str(target)], stdout=subprocess.PIPE,
-                            text=True)
-    assert proc.stdout.readline().strip() == 'writing'
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    loaded = torch.load(target, weights_only=True)
-    if torch.equal(loaded['state_dict']['w'], torch.ones(3)):
-        assert proc.returncode == -signal.SIGKILL  # killed mid-write: old file intact
-    else:  # the write won the race: then the file is the complete new checkpoint
-        assert loaded['state_dict']['w'].shape == (64, 1024, 1024)
+    proc = subprocess.Popen([sys.executable, str(script), backend, str(target)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == 'half written'
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    if backend == 'atomic_local':
+        loaded = torch.load(target, weights_only=True)
+        assert torch.equal(loaded['state_dict']['w'], torch.ones(3))
+    else:
+        with pytest.raises(Exception):
+            torch.load(target, weights_only=True)  # truncated
