@@ -14,7 +14,7 @@ The split, for every method alike:
 * ``train``: the CIFAR-10-LT subset drawn by :func:`mmtde.cls.datasets.long_tail_indices` (the
   same seeded draw as ``CIFAR10LT`` / ``ImageFolderLT``) from the remaining
   ``5000 - heldout_per_class`` images per class, so class sizes are
-  ``int(4950 * (1 / IF) ** (c / 9))`` (IF 100: 4950 ... 49, 12,281 images).
+  ``int(4950 * (1 / IF) ** (c / 9))`` (IF 100: 4950 ... 49, 12,280 images).
 * ``test``: the official balanced test set (10,000 images).
 """
 import os

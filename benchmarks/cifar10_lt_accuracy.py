@@ -95,7 +95,8 @@ def parse_args(argv=None):
     parser.add_argument('--figures-dir', default=None,
                         help='also copy the IF-100 pictures here (e.g. docs/images)')
     parser.add_argument('--resume', action='store_true',
-                        help='reuse runs whose eval_cache.pth exists in the work dir')
+                        help='reuse runs whose eval_cache.pth exists in the work dir and was '
+                        'made with the same settings (others are trained again)')
     return parser.parse_args(argv)
 
 
@@ -156,9 +157,18 @@ def train_and_extract(args, method: str, imb: str, npz: str) -> dict:
     """Train one model and return its test / held-out features, head state and timing."""
     run_dir = osp.join(args.work_dir, f'if{imb}_{method}')
     cache = osp.join(run_dir, 'eval_cache.pth')
+    # what decides the trained model (not --time-budget-min: the cache records the epochs run)
+    settings = dict(method=method, imbalance_factor=imb, full=args.full, seed=args.seed,
+                    heldout_per_class=args.heldout_per_class,
+                    **({} if args.full else dict(epochs=args.epochs, batch_size=args.batch_size,
+                                                 lr=args.lr)))
     if args.resume and osp.isfile(cache):
-        print(f'[bench] reusing {cache}', flush=True)
-        return torch.load(cache, weights_only=False)
+        cached = torch.load(cache, weights_only=False)
+        if cached.get('settings') == settings:
+            print(f'[bench] reusing {cache}', flush=True)
+            return cached
+        print(f'[bench] {cache} was made with other settings ({cached.get("settings")}, now '
+              f'{settings}): training again', flush=True)
     from mmengine.runner import Runner
 
     from mmtde.cls.datasets import long_tail_counts
@@ -179,7 +189,7 @@ def train_and_extract(args, method: str, imb: str, npz: str) -> dict:
     start = time.time()
     model = runner.train()
     out = dict(train_minutes=(time.time() - start) / 60, epochs=runner.epoch,
-               class_counts=train_set.class_counts, cfg=cfg.pretty_text)
+               class_counts=train_set.class_counts, cfg=cfg.pretty_text, settings=settings)
     for split in ('test', 'heldout'):
         loader_cfg = dict(cfg.test_dataloader)
         loader_cfg['dataset'] = dict(loader_cfg['dataset'], split=split)

@@ -322,7 +322,8 @@ def main(argv=None):
     hardware = torch.cuda.get_device_name() if args.device.startswith('cuda') else \
         f'{os.cpu_count()}-core CPU ({platform.machine()}), {args.threads} threads, no GPU'
     print(f'[overhead] {hardware}; torch {torch.__version__}; {args.reps} timed runs each after '
-          f'{args.warmup} warm-up, A/B alternating; times are medians', flush=True)
+          f'{args.warmup} warm-up, A/B alternating; times are medians (the heavy ResNeXt-50 and '
+          f'Mask R-CNN cases: max(3, reps // 5) runs after 1 warm-up)', flush=True)
     rows = []
     lines = ['| case | shape | stock (ms) | TDE (ms) | TDE / stock | aim | met |',
              '|---|---|---|---|---|---|---|']

@@ -158,9 +158,15 @@ class LongTailAccuracy(BaseMetric):
             else:
                 logger.info(f'LongTailAccuracy: {name}: no class in this group')
         if self.tail_k:
-            order = np.argsort(counts, kind='stable')
-            tail = order[evaluated[order]][:self.tail_k]
+            # the tail_k rarest classes, whether evaluated or not: quietly moving on to the next
+            # rarest would report a different group under the same name
+            tail = np.argsort(counts, kind='stable')[:self.tail_k]
             self.groups['tail'] = tail.tolist()
-            if tail.size:
+            if evaluated[tail].all():
                 metrics['tail'] = float(per_class[tail].mean())
+            else:
+                logger.warning(
+                    f'LongTailAccuracy: tail: classes {tail[~evaluated[tail]].tolist()} (among '
+                    f'the {self.tail_k} rarest) have no evaluation sample, so tail is not '
+                    f'reported; evaluate on a split that has them, or set tail_k')
         return metrics

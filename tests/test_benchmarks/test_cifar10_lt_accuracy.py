@@ -1,5 +1,7 @@
 # Copyright (c) mmtde contributors. All rights reserved.
+import glob
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -31,7 +33,12 @@ def test_micro_run_writes_table_json_and_pictures(tmp_path):
     assert keys == ['ce', 'tde_off', 'tde_paper', 'tde_heldout', 'tde_rule']
     assert res['class_counts'] == long_tail_counts(16, 10, 4)  # 20 a class, 4 held out
     assert [r['alpha'] for r in res['sweep_heldout']] == [0.0, 0.5, 1.0]
-    assert res['alpha_picked'] in (0.0, 0.5, 1.0)
+    # the pick is the best of the held-out sweep (ties to the smaller alpha), never the test's
+    best = max(res['sweep_heldout'], key=lambda r: (r['top1'], -r['alpha']))
+    assert res['alpha_picked'] == best['alpha']
+    assert res['rows'][3]['alpha'] == best['alpha']
+    assert res['rows'][3]['top1'] == next(r['top1'] for r in res['sweep_test']
+                                          if r['alpha'] == best['alpha'])
     # TDE off is the sweep's alpha = 0 row on the test set, the same checkpoint.
     assert res['rows'][1]['top1'] == res['sweep_test'][0]['top1']
     assert len(res['cos_test']) == 30
@@ -40,3 +47,18 @@ def test_micro_run_writes_table_json_and_pictures(tmp_path):
     for png in ('cifar10lt_per_class_if4.png', 'cifar10lt_alpha_sweep.png',
                 'cifar10lt_cos_hist.png'):
         assert osp.getsize(work / png) > 1000
+    # --resume reuses a run only if it was made with the same settings
+    caches = sorted(glob.glob(str(work / 'if4_*' / 'eval_cache.pth')))
+    stamps = [os.path.getmtime(c) for c in caches]
+    bench.main(['--data-dir', str(data), '--work-dir', str(work), '--imbalance-factors', '4',
+                '--epochs', '1', '--batch-size', '32', '--heldout-per-class', '4',
+                '--alphas', '0', '1', '0.5', '--threads', '1', '--resume',
+                '--methods', 'causalnorm'])
+    assert os.path.getmtime(caches[0]) == stamps[0]  # if4_causalnorm: reused
+    bench.main(['--data-dir', str(data), '--work-dir', str(work), '--imbalance-factors', '4',
+                '--epochs', '2', '--batch-size', '32', '--heldout-per-class', '4',
+                '--alphas', '0', '1', '0.5', '--threads', '1', '--resume',
+                '--methods', 'causalnorm'])
+    assert os.path.getmtime(caches[0]) > stamps[0]  # other epochs: trained again
+    with open(work / 'results.json') as f:
+        assert json.load(f)['results']['4']['epochs']['causalnorm'] == 2

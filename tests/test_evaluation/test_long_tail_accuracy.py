@@ -87,6 +87,13 @@ def test_tail_k_picks_classes_with_fewest_training_images():
     assert res['lt/tail'] == pytest.approx(25.0)
 
 
+def test_tail_is_not_reported_when_a_rarest_class_has_no_sample():
+    metric = LongTailAccuracy(class_counts=[101, 100, 20, 19], tail_k=2)
+    res = _run(metric, [p for p in BOUNDARY_PAIRS if p[1] != 3])  # no test sample of class 3
+    assert metric.groups['tail'] == [3, 2]  # still the 2 rarest, not classes 2 and 1
+    assert 'lt/tail' not in res and 'lt/few' not in res and res['lt/medium'] == pytest.approx(25.0)
+
+
 def test_pred_score_is_used_without_pred_label():
     metric = LongTailAccuracy(class_counts=[101, 100, 20, 19], tail_k=0)
     res = _run(metric, BOUNDARY_PAIRS, score_only=True)

@@ -1,5 +1,6 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """The cached-feature alpha sweep equals plain tools/test.py runs at the same alpha."""
+import glob
 import json
 import os.path as osp
 import pickle
@@ -80,9 +81,16 @@ def test_heldout_split_of_a_model_trained_with_it(tiny_folder, tmp_path):
     cfg = tmp_path / 'held.py'
     cfg.write_text(tiny_cls_cfg_text(tiny_folder, extra='train_cfg.update(max_epochs=1)\n'))
     # the README's recipe: hold out with --cfg-options, sweep with the config dumped by mmengine
-    run_cmd([sys.executable, osp.join(REPO, 'tools/train.py'), str(cfg), '--work-dir',
+    train = [sys.executable, osp.join(REPO, 'tools/train.py'), str(cfg), '--work-dir',
              str(tmp_path / 'work'), '--cfg-options',
-             'train_dataloader.dataset.heldout_per_class=2'])
+             'train_dataloader.dataset.heldout_per_class=2']
+    # held out in training only: the evaluated split would describe another subset
+    with pytest.raises(AssertionError, match=r'the training set ImageFolderLT has class counts '
+                       r'\[6, .* but the validation set ImageFolderLT describes \[8, '):
+        run_cmd(train)
+    assert not glob.glob(str(tmp_path / 'work' / '*.pth'))
+    run_cmd(train + ['val_dataloader.dataset.heldout_per_class=2',
+                     'test_dataloader.dataset.heldout_per_class=2'])
     dumped = str(tmp_path / 'work' / 'held.py')
     out = run_cmd([sys.executable, SWEEP, dumped, str(tmp_path / 'work' / 'epoch_1.pth'),
                    '--split', 'heldout', '--alphas', '0', '1', '--out-dir',

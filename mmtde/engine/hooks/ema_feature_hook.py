@@ -96,6 +96,25 @@ class EMAFeatureHook(Hook):
     # evaluation-only machine may not have).
     def before_train(self, runner) -> None:
         self._check_num_classes(runner, runner.train_dataloader, 'training')
+        self._check_class_counts(runner)
+
+    @staticmethod
+    def _check_class_counts(runner) -> None:
+        """The evaluated split must describe the training subset (many / medium / few)."""
+        train = getattr(runner.train_dataloader, 'dataset', None)
+        val_loop = getattr(runner, '_val_loop', None)
+        val = getattr(getattr(val_loop, 'dataloader', None), 'dataset', None)
+        counts = [(getattr(d, 'metainfo', None) or {}).get('class_counts') for d in (train, val)]
+        if None in counts or counts[0] == counts[1]:
+            return
+        raise ValueError(
+            f'the training set {type(train).__name__} has class counts {counts[0][:5]}... but the '
+            f'validation set {type(val).__name__} describes {counts[1][:5]}..., so many / medium '
+            f'/ few would be scored against the wrong subset. Give every split the same '
+            f'imbalance_factor, seed, n_max and heldout_per_class (e.g. --cfg-options '
+            f'train_dataloader.dataset.heldout_per_class=50 '
+            f'val_dataloader.dataset.heldout_per_class=50 '
+            f'test_dataloader.dataset.heldout_per_class=50)')
 
     def before_val(self, runner) -> None:
         self._check_num_classes(runner, runner.val_dataloader, 'validation')
