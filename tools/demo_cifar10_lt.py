@@ -4,8 +4,9 @@ evaluate the same checkpoint with TDE off (alpha = 0) and on (alpha = 1.0, the p
 
 Data, in order: ``--data-dir`` / ``$MMTDE_DATA_DIR`` holding ``cifar10-jpeg.tar.gz`` (an
 image-folder copy, extracted once next to the work dir), an extracted image folder
-(``train/<class>/*.jpg``, ``test/<class>/*.jpg``) or the official ``cifar-10-batches-py``; otherwise mmpretrain downloads
-the official archive into ``data/cifar10``.
+(``train/<class>/*.jpg``, ``test/<class>/*.jpg``) or the official ``cifar-10-batches-py``. A
+folder named that holds none of these is refused; with none named, mmpretrain downloads the
+official archive into ``data/cifar10``.
 """
 import argparse
 import json
