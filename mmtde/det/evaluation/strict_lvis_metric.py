@@ -49,6 +49,14 @@ class StrictLVISMetric(LVISMetric):
                 raise ImportError("backend='faster-coco-eval' needs `pip install "
                                   "faster-coco-eval`") from exc
         self.backend = backend
+        metrics = kwargs.get('metric', 'bbox')
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        ignored = [k for k in ('iou_thrs', 'proposal_nums') if kwargs.get(k) is not None]
+        if ignored and 'proposal_fast' not in metrics:
+            raise ValueError(f'{ignored} only apply to metric=\'proposal_fast\' in mmdet\'s '
+                             f'LVISMetric; with metric={metrics} the LVIS API uses its own IoU '
+                             f'thresholds (0.50:0.95) and up to 300 detections per image, so '
+                             f'they would be ignored: remove them')
         if ann_file is None and not kwargs.get('format_only', False):
             raise ValueError(
                 f'{type(self).__name__} needs ann_file (the LVIS json with category '

@@ -97,3 +97,9 @@ def test_dataset_classes_must_be_the_json_categories(tiny_lvis):
     with pytest.raises(ValueError, match=r"class 0 is 'air_conditioner' but category 0 .* is "
                        r"'aerosol_can'"):
         metric.dataset_meta = dict(classes=names[1:] + names[:1])
+
+
+@pytest.mark.parametrize('kwargs', [dict(iou_thrs=[0.5]), dict(proposal_nums=(100, ))])
+def test_options_that_lvis_api_ignores_are_refused(tiny_lvis, kwargs):
+    with pytest.raises(ValueError, match=r"only apply to metric='proposal_fast'"):
+        StrictLVISMetric(ann_file=tiny_lvis['val_ann'], metric='bbox', **kwargs)
