@@ -58,16 +58,21 @@ def predict_scores(roi_head, num_rois=6):
     return results[0].scores, outputs
 
 
-def test_final_scores_are_the_mean_of_stage_probabilities():
-    roi_head = build_roi_head()
+def assert_mean_of_stage_probabilities(roi_head):
+    """Predict with ready TDE stages; the scores must be the mean of the stage softmaxes."""
     make_stages_ready(roi_head)
     roi_head.eval()
     scores, stage_outputs = predict_scores(roi_head)
     assert len(stage_outputs) == 3
-    stage_probs = [out.softmax(-1) for out in stage_outputs]
-    expected = torch.stack(stage_probs).mean(0)
+    expected = torch.stack([out.softmax(-1) for out in stage_outputs]).mean(0)
     torch.testing.assert_close(scores, expected, rtol=0, atol=1e-6)
     torch.testing.assert_close(scores.sum(-1), torch.ones(len(scores)), rtol=0, atol=1e-6)
+    return scores, stage_outputs
+
+
+def test_final_scores_are_the_mean_of_stage_probabilities():
+    roi_head = build_roi_head()
+    scores, stage_outputs = assert_mean_of_stage_probabilities(roi_head)
     # Each stage used its own d: the stage outputs are background-exempted log-probabilities.
     assert all(torch.allclose(out.exp().sum(-1), torch.ones(len(out)), atol=1e-5)
                for out in stage_outputs)
@@ -156,13 +161,7 @@ def build_htc_roi_head(roi_head_type='TDEHybridTaskCascadeRoIHead'):
 
 
 def test_htc_scores_are_the_mean_of_stage_probabilities():
-    roi_head = build_htc_roi_head()
-    make_stages_ready(roi_head)
-    roi_head.eval()
-    scores, stage_outputs = predict_scores(roi_head)
-    assert len(stage_outputs) == 3
-    expected = torch.stack([out.softmax(-1) for out in stage_outputs]).mean(0)
-    torch.testing.assert_close(scores, expected, rtol=0, atol=1e-6)
+    assert_mean_of_stage_probabilities(build_htc_roi_head())
 
 
 @pytest.mark.parametrize('build, stock, fix', [
