@@ -88,6 +88,19 @@ class StrictLVISMetric(LVISMetric):
         self._dataset_meta = copy.deepcopy(dataset_meta)
 
 
+    def compute_metrics(self, results: list) -> dict:
+        """mmdet's computation, with lvis-api's ``LVISEval`` swapped for the chosen backend."""
+        if self.backend == 'lvis':
+            return super().compute_metrics(results)
+        from mmdet.evaluation.metrics import lvis_metric
+        original = lvis_metric.LVISEval
+        lvis_metric.LVISEval = FasterLVISEval
+        try:
+            return super().compute_metrics(results)
+        finally:
+            lvis_metric.LVISEval = original
+
+
 def check_classes_match(classes: List[str], names: List[str], ann_file: str) -> None:
     """Raise unless the dataset's classes are the json's category names, in id order.
 
@@ -107,15 +120,3 @@ def check_classes_match(classes: List[str], names: List[str], ann_file: str) -> 
         raise ValueError(f'the test dataset\'s class {i} is {a!r} but category {i} of '
                          f'{ann_file} (by id) is {b!r} ({len(unlike)} such pairs): labels '
                          f'would be scored under the wrong categories; {fix}')
-
-    def compute_metrics(self, results: list) -> dict:
-        """mmdet's computation, with lvis-api's ``LVISEval`` swapped for the chosen backend."""
-        if self.backend == 'lvis':
-            return super().compute_metrics(results)
-        from mmdet.evaluation.metrics import lvis_metric
-        original = lvis_metric.LVISEval
-        lvis_metric.LVISEval = FasterLVISEval
-        try:
-            return super().compute_metrics(results)
-        finally:
-            lvis_metric.LVISEval = original

@@ -54,8 +54,17 @@ def test_ann_file_is_required():
         StrictLVISMetric()
 
 
-def test_faster_coco_eval_backend_reproduces_lvis_api(tiny_lvis):
+def test_faster_coco_eval_backend_reproduces_lvis_api(tiny_lvis, monkeypatch):
     pytest.importorskip('faster_coco_eval')
+    from mmtde.det.evaluation import faster_lvis_eval
+    built = []  # proves the swap happens: without it both backends would be lvis-api
+    original_init = faster_lvis_eval.FasterLVISEval.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(1)
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(faster_lvis_eval.FasterLVISEval, '__init__', counting_init)
     samples = perfect_predictions(tiny_lvis['val_ann'])
     rng = np.random.default_rng(0)
     for s in samples:  # imperfect boxes and scores, so that AP is not trivially 1
@@ -69,6 +78,7 @@ def test_faster_coco_eval_backend_reproduces_lvis_api(tiny_lvis):
         metric = StrictLVISMetric(ann_file=tiny_lvis['val_ann'], metric='bbox', backend=backend)
         metric.process({}, [dict(s, pred_instances=dict(s['pred_instances'])) for s in samples])
         out[backend] = metric.evaluate(size=len(samples))
+        assert len(built) == (backend == 'faster-coco-eval')
     assert out['lvis'].keys() == out['faster-coco-eval'].keys()
     assert 0 < out['lvis']['lvis/bbox_AP'] < 1
     for key, value in out['lvis'].items():
