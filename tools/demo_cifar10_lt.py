@@ -2,11 +2,11 @@
 """The README's demo: train ResNet-32 causal-norm on CIFAR-10-LT (IF 100) on the CPU, then
 evaluate the same checkpoint with TDE off (alpha = 0) and on (alpha = 1.0, the paper's value).
 
-Data, in order: ``--data-dir`` / ``$MMTDE_DATA_DIR`` holding ``cifar10-jpeg.tar.gz`` (an
-image-folder copy, extracted once next to the work dir), an extracted image folder
-(``train/<class>/*.jpg``, ``test/<class>/*.jpg``) or the official ``cifar-10-batches-py``. A
-folder named that holds none of these is refused; with none named, mmpretrain downloads the
-official archive into ``data/cifar10``.
+Data: the official ``cifar-10-batches-py``, an extracted image folder (``train/<class>/*.jpg``,
+``test/<class>/*.jpg``) or ``cifar10-jpeg.tar.gz`` (an image-folder copy, extracted once next to
+the work dir), looked for in that order in ``--data-dir`` / ``$MMTDE_DATA_DIR`` (refused if it
+holds none of them), or, with no folder named, in ``data/cifar10``, where mmpretrain downloads
+the official archive if nothing is there.
 """
 import argparse
 import json
@@ -51,8 +51,7 @@ def parse_args():
 
 def find_data(data_dir, work_dir):
     """Return ('folder', root) or ('official', root)."""
-    candidates = [data_dir] if data_dir else []
-    candidates.append(osp.join(REPO, 'data', 'cifar10'))
+    candidates = [data_dir] if data_dir else [osp.join(REPO, 'data', 'cifar10')]
     for root in candidates:
         if not root or not osp.isdir(root):
             continue

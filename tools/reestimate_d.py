@@ -41,7 +41,9 @@ def parse_args():
     parser.add_argument('checkpoint')
     parser.add_argument('--out', required=True, help='the new checkpoint (must differ)')
     parser.add_argument('--epochs', type=int, default=1, help='passes over the data')
-    parser.add_argument('--mu', type=float, help='momentum (default: the heads\' own)')
+    parser.add_argument('--mu', type=float,
+                        help='momentum (default: the config\'s EMAFeatureHook mu, else the '
+                        'heads\' own)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()

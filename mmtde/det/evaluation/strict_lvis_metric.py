@@ -87,7 +87,6 @@ class StrictLVISMetric(LVISMetric):
                                 self._ann_file_name)
         self._dataset_meta = copy.deepcopy(dataset_meta)
 
-
     def compute_metrics(self, results: list) -> dict:
         """mmdet's computation, with lvis-api's ``LVISEval`` swapped for the chosen backend."""
         if self.backend == 'lvis':
