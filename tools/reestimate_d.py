@@ -94,16 +94,17 @@ def check_weights_present(model, checkpoint: dict, ckpt_path: str, cfg_path: str
     of a stock linear head) are reported and left in the output untouched.
     """
     state = checkpoint.get('state_dict', checkpoint)
-    keys = {k[len('module.'):] if k.startswith('module.') else k for k in state}
-    wanted = set(model.state_dict())
-    missing = sorted(k for k in wanted - keys if '.feat_ema.' not in k and
-                     not k.startswith('data_preprocessor.'))
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    # load_state_dict, not a comparison of names: the heads' own hooks rename old layouts
+    # (e.g. head.weight -> head.fc.weight), so what loads is what counts. Same values again.
+    result = model.load_state_dict(state, strict=False)
+    missing = sorted(k for k in result.missing_keys if '.feat_ema.' not in k)
     if missing:
         raise SystemExit(f'{ckpt_path} has no weights for {len(missing)} entries of the model '
                          f'built from {cfg_path} (e.g. {missing[:3]}): d would be estimated from '
                          f'randomly initialised layers. Use the config this checkpoint was '
                          f'trained with.')
-    extra = sorted(keys - wanted)
+    extra = sorted(result.unexpected_keys)
     if extra:
         print(f'note: {len(extra)} checkpoint entries are not in the model and stay as they are '
               f'(e.g. {extra[:3]})')

@@ -13,4 +13,4 @@ for arg in "$@"; do
   if [[ "$arg" != -* && -e "${arg%%::*}" ]]; then TARGET=(); break; fi
 done
 echo "[mmtde] running: $VENV/bin/python -m pytest ${TARGET[*]:-} $*"
-exec "$VENV/bin/python" -m pytest "${TARGET[@]}" "$@"
+exec "$VENV/bin/python" -m pytest ${TARGET[@]+"${TARGET[@]}"} "$@"

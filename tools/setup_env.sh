@@ -117,10 +117,14 @@ if ! have "mmcv==$MMCV_VERSION" || ! mmcv_ok; then
       NSRC=$((NSRC + $(find "$SRC/mmcv/ops/csrc/pytorch/cuda" -name '*.cu' -o -name '*.cpp' | wc -l)))
     fi
     say "compiling mmcv ops ($NSRC sources, MAX_JOBS=${MAX_JOBS:-$(nproc)}; about 8 min on 2 idle CPU cores, longer on a busy machine); log: $BUILD/build.log"
+    # Its own process group (job control on for this one launch), so that a failure of this
+    # script stops pip and every compiler it started, not just the subshell.
+    set -m
     ( cd "$SRC" && MMCV_WITH_OPS=1 FORCE_CUDA=$MMTDE_CUDA_OPS MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
         "${PIP[@]}" wheel -v --no-build-isolation --no-deps -w "$BUILD/dist" . >"$BUILD/build.log" 2>&1 ) &
     BUILD_PID=$!
-    trap 'kill "$BUILD_PID" 2>/dev/null; die "step failed (line $LINENO): see the output above; fix it and rerun $0 (finished steps are skipped)"' ERR
+    set +m
+    trap 'kill -- -"$BUILD_PID" 2>/dev/null; die "step failed (line $LINENO): see the output above; fix it and rerun $0 (finished steps are skipped)"' ERR
     while kill -0 "$BUILD_PID" 2>/dev/null; do
       sleep 30
       # progress only: a build dir that does not exist yet must not stop the set-up
@@ -131,6 +135,7 @@ if ! have "mmcv==$MMCV_VERSION" || ! mmcv_ok; then
       tail -n 40 "$BUILD/build.log" >&2
       die "mmcv build failed; the full log is $BUILD/build.log"
     fi
+    trap 'die "step failed (line $LINENO): see the output above; fix it and rerun $0 (finished steps are skipped)"' ERR
     # The debug symbols make _ext.so ~83 MB; stripped it is ~2 MB.
     "$PYTHON" -m wheel unpack -d "$BUILD/unpacked" "$BUILD"/dist/mmcv-*.whl >/dev/null
     find "$BUILD/unpacked" -name '_ext*.so' -exec strip --strip-debug {} +

@@ -62,6 +62,17 @@ def register_checkpoint_safe_globals() -> None:
     _REGISTERED = True
 
 
+def _read_umask() -> int:
+    """The process umask, read once at import (setting it back and forth later would race
+    with other threads creating files)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
 class AtomicLocalBackend(LocalBackend):
     """Local storage whose writes are atomic: a killed save never leaves a truncated file.
 
@@ -79,9 +90,7 @@ class AtomicLocalBackend(LocalBackend):
                                    dir=directory)
         try:
             # mkstemp creates 0600; give the file the mode a plain open() would (umask applies)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fd, 0o666 & ~umask)
+            os.fchmod(fd, 0o666 & ~_UMASK)
             with os.fdopen(fd, 'wb') as f:
                 f.write(obj)
                 f.flush()

@@ -49,12 +49,20 @@ class MovingAverageFeature(nn.Module):
         self.register_buffer('num_skipped', torch.zeros((), dtype=torch.long), persistent=False)
 
     def _apply(self, fn, *args, **kwargs):
-        # ``model.half()`` or a cast to bf16 must not round d: keep the float buffers fp32.
+        # ``model.half()`` or a cast to bf16 must not round d (nor turn a large d into inf):
+        # the float buffers keep their precision and only follow the device.
+        kept = {name: getattr(self, name).detach().clone()
+                for name in ('d', 'cos_sum', 'cos_count')}
         super()._apply(fn, *args, **kwargs)
-        self.d.data = self.d.data.float()
-        self.cos_sum.data = self.cos_sum.data.double()
-        self.cos_count.data = self.cos_count.data.double()
+        for name, value in kept.items():
+            buf = getattr(self, name)
+            buf.data = value.to(device=buf.device)
+        self._ready_key = None
         return self
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._ready_key = None
 
     @torch.no_grad()
     def update(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
@@ -88,15 +96,23 @@ class MovingAverageFeature(nn.Module):
         return updated
 
     def is_ready(self) -> bool:
-        """Whether ``d`` was estimated and can be used for TDE (cached while ``d`` and
-        ``num_updates`` are unchanged, so test-time checks do not wait for the device)."""
-        key = (self.d.data_ptr(), self.d._version, self.num_updates.data_ptr(),
-               self.num_updates._version)
-        if getattr(self, '_ready_key', None) != key:
-            self._ready = bool(self.num_updates.item() > 0 and torch.isfinite(self.d).all()
-                               and self.d.abs().sum().item() > 0)
-            self._ready_key = key
-        return self._ready
+        """Whether ``d`` was estimated and can be used for TDE.
+
+        A positive answer is cached while ``d`` and ``num_updates`` are unchanged (in-place
+        ops, ``load_state_dict`` and moves all invalidate it), so test-time checks do not wait
+        for the device; a negative one, the error path, is always recomputed.
+        """
+        try:
+            key = (self.d.data_ptr(), self.d._version, self.num_updates.data_ptr(),
+                   self.num_updates._version)
+        except RuntimeError:  # inference-mode tensors have no version counter: no cache
+            key = None
+        if key is not None and getattr(self, '_ready_key', None) == key:
+            return True
+        ready = bool(self.num_updates.item() > 0 and torch.isfinite(self.d).all()
+                     and self.d.abs().sum().item() > 0)
+        self._ready_key = key if ready else None
+        return ready
 
     def check_ready(self, owner: str = 'this head') -> None:
         """Raise a clear error when ``d`` cannot be used for TDE."""

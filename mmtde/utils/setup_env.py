@@ -140,11 +140,16 @@ def take_seed_from_checkpoint(cfg: Config) -> Optional[int]:
     if path is None:
         from mmengine.runner import find_latest_checkpoint
         path = find_latest_checkpoint(cfg.work_dir)
-    if path is None or not osp.isfile(path):
-        return None  # mmengine will start from scratch or say the file is missing
+    if path is None:
+        return None  # nothing to resume: mmengine starts from scratch
     from mmtde.engine import register_checkpoint_safe_globals
     register_checkpoint_safe_globals()
-    seed = torch.load(path, map_location='cpu').get('meta', {}).get('seed')
+    if osp.isfile(path):  # mmap: the tensors are not read, only the small meta dict
+        checkpoint = torch.load(path, map_location='cpu', mmap=True)
+    else:  # a remote path (s3://, petrel://, http...): mmengine's own loader fetches it
+        from mmengine.runner.checkpoint import _load_checkpoint
+        checkpoint = _load_checkpoint(path, map_location='cpu')
+    seed = checkpoint.get('meta', {}).get('seed')
     if seed is not None:
         cfg.randomness = dict(randomness, seed=seed)
     return seed

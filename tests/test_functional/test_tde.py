@@ -254,6 +254,15 @@ class TestMovingAverage:
     def test_readiness_follows_d(self):
         m = MovingAverageFeature(4, 2)
         assert not m.is_ready()
+        m.d.data.fill_(3.0)  # edits through .data do not bump the version counter
+        m.num_updates.data.fill_(1)
+        assert m.is_ready()
+        m.half()  # d keeps its fp32 value (not rounded through fp16)
+        assert m.d.dtype == torch.float32 and m.is_ready()
+        m.d.fill_(1000.3)
+        m.half()
+        assert m.d[0].item() == torch.tensor(1000.3).item()
+        m = MovingAverageFeature(4, 2)
         m.update(torch.randn(3, 4))
         assert m.is_ready()
         m.load_state_dict(MovingAverageFeature(4, 2).state_dict())  # an untrained d

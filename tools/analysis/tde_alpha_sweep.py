@@ -65,10 +65,10 @@ def split_loader_cfg(cfg: Config, split: str) -> dict:
         if test is None:
             raise SystemExit(f'{cfg.filename} has no test_dataloader')
         return test
-    if val is None:
-        raise SystemExit(f'{cfg.filename} has no val_dataloader: use --split heldout or '
-                         f'--split test, or add a val_dataloader to the config')
     if split == 'val':
+        if val is None:
+            raise SystemExit(f'{cfg.filename} has no val_dataloader: use --split heldout or '
+                             f'--split test, or add a val_dataloader to the config')
         if test is not None and val.get('dataset') == test.get('dataset'):
             raise SystemExit(
                 f'the val_dataloader of {cfg.filename} is its test set (CIFAR-LT validates on '
@@ -92,18 +92,25 @@ def split_loader_cfg(cfg: Config, split: str) -> dict:
             f'the training set of {cfg.filename} holds nothing out '
             f'(train_dataloader.dataset.heldout_per_class={held}), so every training image may '
             f'have been trained on. Train with --cfg-options '
-            f'train_dataloader.dataset.heldout_per_class=50 (any N > 0; this tool reads it from '
-            f'the config), or use the printed rule alpha = 1 / mean cos(x, d).')
+            f'train_dataloader.dataset.heldout_per_class=50 and the same for val_dataloader and '
+            f'test_dataloader (any N > 0; this tool reads it from the config mmengine dumps into '
+            f'the work dir), or use the printed rule alpha = 1 / mean cos(x, d).')
+    evaluation = val if val is not None else test  # its test-time pipeline and batch size
+    if evaluation is None:
+        raise SystemExit(f'{cfg.filename} has neither val_dataloader nor test_dataloader to take '
+                         f'the test-time pipeline from')
     dataset.split = 'heldout'
-    dataset.pipeline = copy.deepcopy(val.dataset.pipeline)
-    loader = copy.deepcopy(val)
+    dataset.pipeline = copy.deepcopy(evaluation.dataset.pipeline)
+    loader = copy.deepcopy(evaluation)
     loader.dataset = dataset
     return loader
 
 
 def training_class_counts(cfg: Config, split: str, dataset) -> list:
     """The training counts the config's evaluator would use for many/medium/few."""
-    evaluator = cfg.get(f'{"val" if split == "heldout" else split}_evaluator')
+    if split == 'heldout':
+        split = 'val' if cfg.get('val_evaluator') is not None else 'test'
+    evaluator = cfg.get(f'{split}_evaluator')
     metric_cfg = evaluator if isinstance(evaluator, dict) else None
     if metric_cfg is not None and metric_cfg.get('type') == 'LongTailAccuracy':
         kwargs = {k: v for k, v in metric_cfg.items() if k != 'type'}

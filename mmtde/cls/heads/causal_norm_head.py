@@ -68,7 +68,7 @@ class CausalNormHead(ClsHead):
 
     @use_tde.setter
     def use_tde(self, value: bool) -> None:
-        self.fc.use_tde = bool(value)
+        self.fc.use_tde = value  # validated there: a bool, not a string such as 'False'
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         # Checkpoints written before the classifier moved into ``fc`` (mmtde < 0.1.0 dev

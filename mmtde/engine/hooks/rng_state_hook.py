@@ -95,7 +95,9 @@ class RNGStateHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         states = checkpoint.get('meta', {}).get('rng_states')
-        if not states:
+        # load_from without resume (fine-tuning from a checkpoint) starts a new run: its own
+        # seed decides, not the random state where the other run stopped
+        if not states or not getattr(runner, '_resume', False):
             return
         if len(states) != get_world_size():
             runner.logger.warning(

@@ -50,14 +50,15 @@ class CausalNormClassifier(CausalNormLinear):
         return background_exempted_log_probs(logits,
                                              self.tde_from_logits(logits, x_hat, alpha))
 
-    def update_feature(self, foreground: Tensor) -> bool:
+    def update_feature(self, foreground: Tensor) -> Tensor:
         """Fold the foreground rows of the last training input into ``d``.
 
         Args:
             foreground (Tensor): Bool mask (N,) over the rows of the last train-mode input.
 
         Returns:
-            bool: Whether ``d`` changed (False when the global batch has no foreground RoI).
+            Tensor: 0-dim bool, whether ``d`` changed (False when the global batch has no
+            foreground RoI); ``bool()`` of it waits for the device.
         """
         feature, self._train_feature = self._train_feature, None
         if feature is None or feature.shape[0] != foreground.numel():
