@@ -18,9 +18,9 @@ alternating A/B/B/A after warm-up, and reports the median times and their ratio
 * ``det-bbox-forward`` / ``det-bbox-predict`` / ``det-bbox-train``: the LVIS bbox head
   (1000 RoIs, 256 x 7 x 7 RoI features, 1203 + 1 classes, class-wise regression) of
   ``configs/lvis/mask_rcnn_tde.py`` vs mmdet's ``Shared2FCBBoxHead`` of
-  ``mask_rcnn_baseline.py``: forward, forward + ``predict_by_feat`` (softmax, box decoding,
-  NMS, 300 per image), and a training step of the head (forward, cross-entropy + L1 on random
-  targets, backward, ``d`` update on the foreground RoIs).
+  ``mask-rcnn_r50_fpn_ms-1x_lvis-v1.py``: forward, forward + ``predict_by_feat`` (softmax, box
+  decoding, NMS, 300 per image), and a training step of the head (forward, cross-entropy + L1
+  on random targets, backward, ``d`` update on the foreground RoIs).
 * ``det-maskrcnn-predict``: the whole Mask R-CNN R50-FPN of those two configs on one small
   image (``--det-size``).
 
@@ -56,7 +56,8 @@ sys.path.insert(0, REPO)  # this checkout's mmtde first
 
 CLS_CFG = 'configs/cifar_lt/resnet32-{}_1xb256-200e_cifar10-lt-if100.py'
 X50_CFG = 'configs/imagenet_lt/resnext50-{}_8xb64-coslr-90e_imagenet-lt.py'
-DET_CFG = 'configs/lvis/mask_rcnn_{}.py'
+DET_CFG = {'baseline': 'configs/lvis/mask-rcnn_r50_fpn_ms-1x_lvis-v1.py',
+           'tde': 'configs/lvis/mask_rcnn_tde.py'}
 AIMS = {'train': 1.02, 'infer': 1.05}
 
 
@@ -237,7 +238,7 @@ def det_cases(args, kind: str) -> Dict[str, dict]:
     from mmdet.structures import DetDataSample
     dev = args.device
     torch.manual_seed(0)
-    cfgs = {'stock': load_cfg(DET_CFG.format('baseline')), 'tde': load_cfg(DET_CFG.format('tde'))}
+    cfgs = {'stock': load_cfg(DET_CFG['baseline']), 'tde': load_cfg(DET_CFG['tde'])}
     for cfg in cfgs.values():
         cfg.model.test_cfg.rcnn.score_thr = args.det_score_thr
     if kind == 'maskrcnn':

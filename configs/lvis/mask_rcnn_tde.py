@@ -1,9 +1,10 @@
 # Mask R-CNN R50-FPN on LVIS v1 with the De-confound-TDE bbox head (Tang et al., NeurIPS 2020):
 # causal-norm classifier trained with plain cross-entropy and instance-balanced sampling, TDE
-# with background-exempted inference at test time. Everything else is mask_rcnn_baseline.py.
+# with background-exempted inference at test time. Everything else is
+# mask-rcnn_r50_fpn_ms-1x_lvis-v1.py.
 # De-confound (no TDE) numbers from the same checkpoint:
 #   --cfg-options model.roi_head.bbox_head.alpha=0
-_base_ = ['./mask_rcnn_baseline.py']
+_base_ = ['./mask-rcnn_r50_fpn_ms-1x_lvis-v1.py']
 
 model = dict(
     roi_head=dict(

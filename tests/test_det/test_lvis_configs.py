@@ -28,9 +28,11 @@ def bbox_heads(cfg):
 
 
 def test_the_promised_configs_exist():
-    assert {'mask_rcnn_tde.py', 'mask_rcnn_baseline.py', 'mask_rcnn_x101-64x4d_tde.py',
-            'cascade_mask_rcnn_r101_tde.py', 'cascade_mask_rcnn_r101_baseline.py',
-            'mask_rcnn_tde_lvis-v0.5.py'} <= set(CONFIGS)
+    assert {'mask_rcnn_tde.py', 'mask-rcnn_r50_fpn_ms-1x_lvis-v1.py',
+            'mask-rcnn_x101-64x4d_fpn_causalnorm-tde_ms-1x_lvis-v1.py',
+            'cascade-mask-rcnn_r101_fpn_causalnorm-tde_20e_lvis-v1.py',
+            'cascade-mask-rcnn_r101_fpn_20e_lvis-v1.py',
+            'mask-rcnn_r50_fpn_causalnorm-tde_ms-2x_lvis-v0.5.py'} <= set(CONFIGS)
 
 
 @pytest.mark.parametrize('name', CONFIGS)
@@ -57,9 +59,13 @@ def test_lvis_settings(name):
         assert cfg.model.roi_head.type == 'TDECascadeRoIHead'
 
 
-@pytest.mark.parametrize('arch', ['mask_rcnn', 'cascade_mask_rcnn_r101'])
-def test_baselines_differ_from_tde_only_in_the_bbox_head(arch):
-    tde, base = load(f'{arch}_tde.py').to_dict(), load(f'{arch}_baseline.py').to_dict()
+@pytest.mark.parametrize('tde_name, base_name', [
+    ('mask_rcnn_tde.py', 'mask-rcnn_r50_fpn_ms-1x_lvis-v1.py'),
+    ('cascade-mask-rcnn_r101_fpn_causalnorm-tde_20e_lvis-v1.py',
+     'cascade-mask-rcnn_r101_fpn_20e_lvis-v1.py'),
+])
+def test_baselines_differ_from_tde_only_in_the_bbox_head(tde_name, base_name):
+    tde, base = load(tde_name).to_dict(), load(base_name).to_dict()
     assert tde.pop('custom_hooks') and 'custom_hooks' not in base
     for cfg in (tde, base):
         cfg['model']['roi_head'].pop('bbox_head')

@@ -16,5 +16,6 @@ val_dataloader = dict(
     dataset=dict(type='CIFAR10LT', data_root='data/cifar10', imbalance_factor=imbalance_factor,
                  seed=0))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='LongTailAccuracy', _delete_=True)  # overall + many (>100) / medium / few (<20)
+# overall + many (>100) / medium (20-100) / few (<20) training images
+val_evaluator = dict(type='LongTailAccuracy', _delete_=True)
 test_evaluator = val_evaluator

@@ -1,6 +1,7 @@
 # Cascade Mask R-CNN R101-FPN on LVIS v1 with stock softmax bbox heads: the baseline of
-# cascade_mask_rcnn_r101_tde.py (the paper's detector). Schedule: 20 epochs, lr 0.02 for 16
-# images, steps at 16 and 19; instance-balanced sampling; 300 detections per image.
+# cascade-mask-rcnn_r101_fpn_causalnorm-tde_20e_lvis-v1.py (the paper's detector). Schedule:
+# 20 epochs, lr 0.02 for 16 images, steps at 16 and 19; instance-balanced sampling; 300
+# detections per image.
 _base_ = [
     'mmdet::_base_/models/cascade-mask-rcnn_r50_fpn.py',
     'mmdet::_base_/datasets/lvis_v1_instance.py',
