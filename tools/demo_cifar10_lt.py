@@ -34,7 +34,8 @@ No CIFAR-10 found, and it could not be downloaded. Provide it in one of these wa
   * an image-folder copy: DIR/cifar10-jpeg.tar.gz, or DIR/train/<class>/*.jpg and
     DIR/test/<class>/*.jpg with the 10 class folders named so that sorted order is
     airplane ... truck;
-then run:  MMTDE_DATA_DIR=DIR bash tools/demo.sh   (or --data-dir DIR)"""
+then run, from a checkout:  MMTDE_DATA_DIR=DIR bash tools/demo.sh   (or this script with
+--data-dir DIR)"""
 
 
 def parse_args():

@@ -144,6 +144,8 @@ def main():
     state = checkpoint.get('state_dict', checkpoint)
     for key in d_keys:
         state[key] = after[key].cpu()
+        if '.fc.feat_ema.' in key:  # an older layout kept it as head.feat_ema.*: drop the copy
+            state.pop(key.replace('.fc.feat_ema.', '.feat_ema.'), None)
     buf = io.BytesIO()
     torch.save(checkpoint, buf)
     get_file_backend(args.out, backend_args=dict(backend='atomic_local')).put(

@@ -121,10 +121,11 @@ if ! have "mmcv==$MMCV_VERSION" || ! mmcv_ok; then
     # script stops pip and every compiler it started, not just the subshell.
     set -m
     ( cd "$SRC" && MMCV_WITH_OPS=1 FORCE_CUDA=$MMTDE_CUDA_OPS MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-        "${PIP[@]}" wheel -v --no-build-isolation --no-deps -w "$BUILD/dist" . >"$BUILD/build.log" 2>&1 ) &
+        "${PIP[@]}" wheel -v --no-build-isolation --no-deps -w "$BUILD/dist" . >"$BUILD/build.log" 2>&1 ) </dev/null &
     BUILD_PID=$!
     set +m
     trap 'kill -- -"$BUILD_PID" 2>/dev/null; die "step failed (line $LINENO): see the output above; fix it and rerun $0 (finished steps are skipped)"' ERR
+    trap 'kill -- -"$BUILD_PID" 2>/dev/null; exit 130' INT TERM HUP
     while kill -0 "$BUILD_PID" 2>/dev/null; do
       sleep 30
       # progress only: a build dir that does not exist yet must not stop the set-up
@@ -135,6 +136,7 @@ if ! have "mmcv==$MMCV_VERSION" || ! mmcv_ok; then
       tail -n 40 "$BUILD/build.log" >&2
       die "mmcv build failed; the full log is $BUILD/build.log"
     fi
+    trap - INT TERM HUP
     trap 'die "step failed (line $LINENO): see the output above; fix it and rerun $0 (finished steps are skipped)"' ERR
     # The debug symbols make _ext.so ~83 MB; stripped it is ~2 MB.
     "$PYTHON" -m wheel unpack -d "$BUILD/unpacked" "$BUILD"/dist/mmcv-*.whl >/dev/null

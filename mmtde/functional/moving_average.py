@@ -51,12 +51,12 @@ class MovingAverageFeature(nn.Module):
     def _apply(self, fn, *args, **kwargs):
         # ``model.half()`` or a cast to bf16 must not round d (nor turn a large d into inf):
         # the float buffers keep their precision and only follow the device.
-        kept = {name: getattr(self, name).detach().clone()
-                for name in ('d', 'cos_sum', 'cos_count')}
+        kept = {name: getattr(self, name).data for name in ('d', 'cos_sum', 'cos_count')}
         super()._apply(fn, *args, **kwargs)
         for name, value in kept.items():
             buf = getattr(self, name)
-            buf.data = value.to(device=buf.device)
+            if buf.dtype != value.dtype:  # a cast: take the old values, not the rounded ones
+                buf.data = value.to(device=buf.device)
         self._ready_key = None
         return self
 

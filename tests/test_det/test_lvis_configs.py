@@ -30,8 +30,8 @@ def bbox_heads(cfg):
 def test_the_promised_configs_exist():
     assert {'mask_rcnn_tde.py', 'mask-rcnn_r50_fpn_ms-1x_lvis-v1.py',
             'mask-rcnn_x101-64x4d_fpn_causalnorm-tde_ms-1x_lvis-v1.py',
-            'cascade-mask-rcnn_r101_fpn_causalnorm-tde_20e_lvis-v1.py',
-            'cascade-mask-rcnn_r101_fpn_20e_lvis-v1.py',
+            'cascade-mask-rcnn_r101_fpn_causalnorm-tde_ms-20e_lvis-v1.py',
+            'cascade-mask-rcnn_r101_fpn_ms-20e_lvis-v1.py',
             'mask-rcnn_r50_fpn_causalnorm-tde_ms-2x_lvis-v0.5.py'} <= set(CONFIGS)
 
 
@@ -61,8 +61,8 @@ def test_lvis_settings(name):
 
 @pytest.mark.parametrize('tde_name, base_name', [
     ('mask_rcnn_tde.py', 'mask-rcnn_r50_fpn_ms-1x_lvis-v1.py'),
-    ('cascade-mask-rcnn_r101_fpn_causalnorm-tde_20e_lvis-v1.py',
-     'cascade-mask-rcnn_r101_fpn_20e_lvis-v1.py'),
+    ('cascade-mask-rcnn_r101_fpn_causalnorm-tde_ms-20e_lvis-v1.py',
+     'cascade-mask-rcnn_r101_fpn_ms-20e_lvis-v1.py'),
 ])
 def test_baselines_differ_from_tde_only_in_the_bbox_head(tde_name, base_name):
     tde, base = load(tde_name).to_dict(), load(base_name).to_dict()

@@ -262,6 +262,8 @@ class TestMovingAverage:
         m.d.fill_(1000.3)
         m.half()
         assert m.d[0].item() == torch.tensor(1000.3).item()
+        m.share_memory()  # moves that are not casts keep working on the buffers themselves
+        assert m.d.is_shared()
         m = MovingAverageFeature(4, 2)
         m.update(torch.randn(3, 4))
         assert m.is_ready()

@@ -174,6 +174,8 @@ def test_reestimate_d_recovers_direction_without_touching_weights(tiny_cls_cfg, 
     torch.save(old, tmp_path / 'old_layout.pth')
     run_cmd([sys.executable, osp.join(REPO, 'tools/reestimate_d.py'), tiny_cls_cfg,
              str(tmp_path / 'old_layout.pth'), '--out', str(tmp_path / 'old_fixed.pth')])
+    old_fixed = load_state(tmp_path / 'old_fixed.pth')['state_dict']
+    assert 'head.fc.feat_ema.d' in old_fixed and 'head.feat_ema.d' not in old_fixed
     with pytest.raises(AssertionError, match='no usable moving-average feature d'):
         run_cmd([sys.executable, TEST, tiny_cls_cfg, str(tmp_path / 'stale.pth'),
                  '--work-dir', str(tmp_path / 't0')])

@@ -1,5 +1,5 @@
 # Cascade Mask R-CNN R101-FPN on LVIS v1 with stock softmax bbox heads: the baseline of
-# cascade-mask-rcnn_r101_fpn_causalnorm-tde_20e_lvis-v1.py (the paper's detector). Schedule:
+# cascade-mask-rcnn_r101_fpn_causalnorm-tde_ms-20e_lvis-v1.py (the paper's detector). Schedule:
 # 20 epochs, lr 0.02 for 16 images, steps at 16 and 19; instance-balanced sampling; 300
 # detections per image.
 _base_ = [

@@ -3,7 +3,7 @@
 # TDECascadeRoIHead averages the stages' background-exempted probabilities.
 # De-confound numbers from the same checkpoint: --cfg-options model.roi_head.bbox_head.0.alpha=0
 #   model.roi_head.bbox_head.1.alpha=0 model.roi_head.bbox_head.2.alpha=0
-_base_ = ['./cascade-mask-rcnn_r101_fpn_20e_lvis-v1.py']
+_base_ = ['./cascade-mask-rcnn_r101_fpn_ms-20e_lvis-v1.py']
 
 model = dict(
     roi_head=dict(
