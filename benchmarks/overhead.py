@@ -148,6 +148,23 @@ def share_weights(stock: torch.nn.Module, tde: torch.nn.Module) -> None:
     tde.load_state_dict(same, strict=False)
 
 
+def sgd_steps(modules: Dict[str, torch.nn.Module],
+              loss_of: Callable[[str], torch.Tensor]) -> Dict[str, Callable]:
+    """A timed training step per module: ``loss_of(name)``, backward, one SGD step."""
+    optims = {n: torch.optim.SGD(m.parameters(), lr=1e-4, momentum=0.9)
+              for n, m in modules.items()}
+
+    def step_of(name):
+        def step():
+            loss = loss_of(name)
+            optims[name].zero_grad()
+            loss.backward()
+            optims[name].step()
+        return step
+
+    return {n: step_of(n) for n in modules}
+
+
 def cls_cases(args, kind: str) -> Dict[str, dict]:
     """Classification pairs: {case: {'kind', 'fns': {stock, tde}}}."""
     from mmpretrain.structures import DataSample
@@ -164,17 +181,10 @@ def cls_cases(args, kind: str) -> Dict[str, dict]:
         inputs = torch.randn(batch, 3, size, size, device=dev)
         labels = torch.randint(0, models['tde'].head.num_classes, (batch, ))
         samples = [DataSample().set_gt_label(int(y)) for y in labels]
-        optims = {n: torch.optim.SGD(m.parameters(), lr=1e-4, momentum=0.9)
-                  for n, m in models.items()}
 
-        def train(name):
-            def step():
-                model = models[name].train()
-                loss = sum(v for k, v in model.loss(inputs, samples).items() if 'loss' in k)
-                optims[name].zero_grad()
-                loss.backward()
-                optims[name].step()
-            return step
+        def loss_of(name):
+            losses = models[name].train().loss(inputs, samples)
+            return sum(v for k, v in losses.items() if 'loss' in k)
 
         def infer(name):
             def run():
@@ -183,7 +193,7 @@ def cls_cases(args, kind: str) -> Dict[str, dict]:
             return run
 
         tag = 'cls-r32' if kind == 'cls' else 'cls-x50'
-        return {f'{tag}-train': dict(kind='train', fns={n: train(n) for n in models},
+        return {f'{tag}-train': dict(kind='train', fns=sgd_steps(models, loss_of),
                                      shape=f'batch {batch}, {size}x{size}'),
                 f'{tag}-infer': dict(kind='infer', fns={n: infer(n) for n in models},
                                      shape=f'batch {batch}, {size}x{size}')}
@@ -196,16 +206,9 @@ def cls_cases(args, kind: str) -> Dict[str, dict]:
     feats = torch.relu(torch.randn(64, 2048, device=dev))
     labels = torch.randint(0, 1000, (64, ))
     samples = [DataSample().set_gt_label(int(y)) for y in labels]
-    optims = {n: torch.optim.SGD(h.parameters(), lr=1e-4, momentum=0.9) for n, h in heads.items()}
 
-    def h_train(name):
-        def step():
-            x = feats.clone().requires_grad_()
-            loss = heads[name].train().loss((x, ), samples)['loss']
-            optims[name].zero_grad()
-            loss.backward()
-            optims[name].step()
-        return step
+    def h_loss(name):
+        return heads[name].train().loss((feats.clone().requires_grad_(), ), samples)['loss']
 
     def h_infer(name):
         def run():
@@ -225,7 +228,7 @@ def cls_cases(args, kind: str) -> Dict[str, dict]:
         return run
 
     shape = 'head only: 64 x 2048 -> 1000'
-    return {'cls-x50head-train': dict(kind='train', fns={n: h_train(n) for n in heads},
+    return {'cls-x50head-train': dict(kind='train', fns=sgd_steps(heads, h_loss),
                                       shape=shape),
             'cls-x50head-infer': dict(kind='infer', fns={n: h_infer(n) for n in heads},
                                       shape=shape),
@@ -274,7 +277,6 @@ def det_cases(args, kind: str) -> Dict[str, dict]:
     labels = torch.randint(0, num_classes + 1, (512, ), device=dev)  # 512 sampled RoIs
     labels[:384] = num_classes  # 25 % foreground, as mmdet's sampler aims for
     targets = torch.randn(512, 4, device=dev)
-    optims = {n: torch.optim.SGD(h.parameters(), lr=1e-4, momentum=0.9) for n, h in heads.items()}
 
     def forward(name):
         def run():
@@ -291,20 +293,15 @@ def det_cases(args, kind: str) -> Dict[str, dict]:
                                      rcnn_test_cfg=test_cfg)
         return run
 
-    def train(name):
-        def step():
-            head = heads[name].train()
-            cls_score, bbox_pred = head(roi_feats[:512])
-            fg = labels < num_classes
-            reg = bbox_pred.view(512, -1, 4)[fg, labels[fg]]
-            loss = torch.nn.functional.cross_entropy(cls_score, labels) + \
-                (reg - targets[fg]).abs().mean()
-            optims[name].zero_grad()
-            loss.backward()
-            optims[name].step()
-            if name == 'tde':
-                head.fc_cls.update_feature(fg)
-        return step
+    def loss_of(name):
+        head = heads[name].train()
+        cls_score, bbox_pred = head(roi_feats[:512])
+        fg = labels < num_classes
+        reg = bbox_pred.view(512, -1, 4)[fg, labels[fg]]
+        if name == 'tde':  # d from the foreground RoIs, as loss_and_target does
+            head.fc_cls.update_feature(fg)
+        return torch.nn.functional.cross_entropy(cls_score, labels) + \
+            (reg - targets[fg]).abs().mean()
 
     shape = f'{n_roi} RoIs, 256x7x7 -> 1024 -> {num_classes}+1'
     return {'det-bbox-forward': dict(kind='infer', fns={n: forward(n) for n in heads},
@@ -312,7 +309,7 @@ def det_cases(args, kind: str) -> Dict[str, dict]:
             'det-bbox-predict': dict(kind='infer', fns={n: predict(n) for n in heads},
                                      shape=shape + f', + predict_by_feat, '
                                      f'score_thr {args.det_score_thr:g}'),
-            'det-bbox-train': dict(kind='train', fns={n: train(n) for n in heads},
+            'det-bbox-train': dict(kind='train', fns=sgd_steps(heads, loss_of),
                                    shape='512 sampled RoIs, 25% foreground')}
 
 
