@@ -151,13 +151,19 @@ def heldout_indices(labels: Sequence[int], per_class: int, seed: int,
     labels, num_classes = _check_label_array(labels, num_classes)
     if per_class == 0:
         return []
-    sizes = count_labels(labels, num_classes)
-    for c, size in enumerate(sizes):
+    check_heldout(count_labels(labels, num_classes), per_class)
+    return _draw_per_class(labels, [per_class] * num_classes,
+                           np.random.default_rng([seed, 2020]))
+
+
+def check_heldout(class_sizes: Sequence[int], per_class: int) -> None:
+    """Raise unless every class keeps training images after ``per_class`` are held out."""
+    if per_class == 0:
+        return
+    for c, size in enumerate(class_sizes):
         if size <= per_class:
             raise ValueError(f'class {c} has {size} training images, too few to hold '
                              f'out heldout_per_class={per_class}: lower heldout_per_class')
-    return _draw_per_class(labels, [per_class] * num_classes,
-                           np.random.default_rng([seed, 2020]))
 
 
 class ClassCountsMixin:
@@ -288,10 +294,7 @@ class LongTailMixin(ClassCountsMixin):
             if len(sizes) != num_classes:
                 raise ValueError(f'{type(self).__name__}: the training split has {len(sizes)} '
                                  f'classes but the {split} split has {num_classes}')
-            if self.heldout_per_class and min(sizes) <= self.heldout_per_class:
-                raise ValueError(f'class {int(np.argmin(sizes))} has {min(sizes)} training '
-                                 f'images, too few to hold out heldout_per_class='
-                                 f'{self.heldout_per_class}: lower heldout_per_class')
+            check_heldout(sizes, self.heldout_per_class)
             sizes = [n - self.heldout_per_class for n in sizes]
             self._set_class_counts(plan_long_tail(sizes, self.imbalance_factor, self.n_max))
         return data_list

@@ -37,9 +37,9 @@ class StrictLVISMetric(LVISMetric):
         if backend not in ('lvis', 'faster-coco-eval'):
             raise ValueError(f"backend={backend!r} must be 'lvis' (lvis-api, the reference) or "
                              f"'faster-coco-eval' (same bbox AP, ~3.6x faster)")
+        metrics = kwargs.get('metric', 'bbox')
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if backend == 'faster-coco-eval':
-            metrics = kwargs.get('metric', 'bbox')
-            metrics = [metrics] if isinstance(metrics, str) else list(metrics)
             if metrics != ['bbox']:
                 raise ValueError(f"backend='faster-coco-eval' evaluates metric='bbox' only, got "
                                  f"metric={metrics}; use backend='lvis' for segm")
@@ -49,8 +49,6 @@ class StrictLVISMetric(LVISMetric):
                 raise ImportError("backend='faster-coco-eval' needs `pip install "
                                   "faster-coco-eval`") from exc
         self.backend = backend
-        metrics = kwargs.get('metric', 'bbox')
-        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         ignored = [k for k in ('iou_thrs', 'proposal_nums') if kwargs.get(k) is not None]
         if ignored and 'proposal_fast' not in metrics:
             raise ValueError(f'{ignored} only apply to metric=\'proposal_fast\' in mmdet\'s '

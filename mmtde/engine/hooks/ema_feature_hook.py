@@ -12,6 +12,11 @@ from mmtde.functional import CausalNormLinear, MovingAverageFeature, check_mu
 from ..checkpoint import register_checkpoint_safe_globals
 
 
+def _bare(model: torch.nn.Module) -> torch.nn.Module:
+    """The model itself, without mmengine's (DDP / FSDP) wrapper."""
+    return model.module if is_model_wrapper(model) else model
+
+
 @HOOKS.register_module()
 class EMAFeatureHook(Hook):
     """Drives the moving-average feature ``d`` of every TDE head in the model.
@@ -49,9 +54,7 @@ class EMAFeatureHook(Hook):
     @staticmethod
     def feature_modules(model: torch.nn.Module) -> List[MovingAverageFeature]:
         """All moving-average features of a (possibly wrapped) model."""
-        if is_model_wrapper(model):
-            model = model.module
-        return [m for m in model.modules() if isinstance(m, MovingAverageFeature)]
+        return [m for m in _bare(model).modules() if isinstance(m, MovingAverageFeature)]
 
     def before_run(self, runner) -> None:
         # Resuming happens after before_run: make mmengine checkpoints loadable with
@@ -73,9 +76,7 @@ class EMAFeatureHook(Hook):
         probabilities. mmtde's ``TDECascadeRoIHead`` / ``TDEHybridTaskCascadeRoIHead`` do it
         right (they set ``averages_stage_probabilities``).
         """
-        if is_model_wrapper(model):
-            model = model.module
-        for name, module in model.named_modules():
+        for name, module in _bare(model).named_modules():
             stages = getattr(module, 'bbox_head', None)
             if not isinstance(stages, torch.nn.ModuleList) or \
                     getattr(module, 'averages_stage_probabilities', False):
@@ -127,10 +128,9 @@ class EMAFeatureHook(Hook):
         """Fail before the first step when a TDE head and the loop's data disagree."""
         dataset = getattr(dataloader, 'dataset', None)
         classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not classes:
             return
-        for name, module in model.named_modules():
+        for name, module in _bare(runner.model).named_modules():
             if isinstance(module, CausalNormLinear) and module.num_classes != len(classes):
                 raise ValueError(
                     f'{name}: the TDE classifier scores {module.num_classes} classes but the '
