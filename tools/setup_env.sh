@@ -166,6 +166,21 @@ say "installing mmengine, mmdet, mmpretrain, lvis, openmim (no-deps) and the tes
 # Non-editable on purpose: `mim train mmtde ...` looks for mmtde/.mim in site-packages.
 "${PIP[@]}" install -q --no-deps --force-reinstall --no-build-isolation "$REPO"
 
+# ---------------------------------------------------------------- 6. emoji font (Emoji-LVIS)
+# The generator's second art style is a system font; where apt-get is at hand (as root) it is
+# installed here, elsewhere the message says how to get the pinned file.
+# prints nothing when both pinned fonts are found, else the generator's one-line reason
+fonts_ok() { { "$PYTHON" -c 'from mmtde.datagen.emoji_lvis import find_fonts; find_fonts()' 2>&1 || true; } | tail -n 1; }
+if [ -n "$(fonts_ok)" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's fonts-noto-color-emoji (Emoji-LVIS)"
+    apt-get install -y -q fonts-noto-color-emoji >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-noto-color-emoji >/dev/null 2>&1; } \
+      || say "warning: apt-get could not install fonts-noto-color-emoji"
+  fi
+  [ -z "$(fonts_ok)" ] || say "warning: Emoji-LVIS cannot be generated (its tests are skipped): $(fonts_ok)"
+fi
+
 mmcv_ok || die "mmcv $MMCV_VERSION is installed but its compiled ops do not import (see: $PYTHON -c 'import mmcv.ops'); remove ${WHEEL_DIR:-the cached mmcv wheel under $CACHE/wheels} and rerun"
 if "$PYTHON" -c 'import transformers' 2>/dev/null; then
   die "'transformers' is installed in $VENV and breaks 'import mmpretrain.models'; run: $PYTHON -m pip uninstall -y transformers"

@@ -79,7 +79,10 @@ def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
       storage backend itself;
     * distributed runs without a GPU use gloo and a device-less DDP wrapper;
     * ``--amp`` switches to ``AmpOptimWrapper`` and fails early, with the fix, on a machine
-      without a GPU (mmengine would refuse later, after building everything).
+      without a GPU (mmengine would refuse later, after building everything);
+    * on a machine without a GPU, subnormal floats are flushed to zero
+      (``torch.set_flush_denormal``): a detector's small gradients otherwise make the CPU's
+      matrix products and RoIAlign backward several times slower (benchmarks/README.md).
     """
     # Registers the backend and the checkpoint allow-list.
     from mmtde.engine import register_checkpoint_safe_globals
@@ -107,6 +110,9 @@ def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
             cfg.model_wrapper_cfg = dict(
                 type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
                 find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+    if not torch.cuda.is_available():
+        torch.set_flush_denormal(True)
 
     if amp:
         if not torch.cuda.is_available():

@@ -1,0 +1,249 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""Emoji-LVIS: De-confound-TDE against mmdet's long-tail methods, on the same data, seeds and
+schedule, on a CPU.
+
+Each method is a config of ``configs/emoji_lvis/`` trained with ``tools/train.py`` unchanged
+(a subprocess), then tested in this process with the project's LVIS metric
+(``StrictLVISMetric``, lvis-api) on the validation split: bbox and segm AP, APr, APc, APf, and
+per-class mask AP. The causal-norm model is scored three times from one checkpoint: TDE at the
+paper's alpha = 1.5, De-confound (alpha = 0), and TDE at the alpha with the best mask AP on the
+held-out split (training images, never the validation set).
+
+Everything is resumable: a finished training (its last checkpoint) and every finished scoring
+(``eval_*.json``) is reused, an interrupted training resumes from its last checkpoint, and
+more seeds can be added later. Results: ``WORK_DIR/results.json`` (every figure),
+``results.md`` (mean and spread over seeds) and ``per_class_ap.png``.
+
+Usage::
+
+    python benchmarks/emoji_lvis.py --data-root data/emoji_lvis --seeds 0 1
+    # generates Emoji-LVIS there first if it is missing (backgrounds: --cifar10 or
+    # $MMTDE_DATA_DIR; noise without)
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+CONFIGS = osp.join(REPO, 'configs', 'emoji_lvis')
+STEM = 'mask-rcnn_r18-c32_fpn_{}500i_emoji-lvis.py'
+METHODS = {  # name: (config, label)
+    'ce': (STEM.format(''), 'softmax CE (baseline)'),
+    'rfs': (STEM.format('sample-rfs_'), 'repeat-factor sampling'),
+    'seesaw': (STEM.format('seesaw-loss_'), 'Seesaw loss + normalised linear'),
+    'eqlv2': (STEM.format('eqlv2_'), 'EQL v2'),
+    'causalnorm': (STEM.format('causalnorm-tde_'), 'causal norm'),
+}
+PAPER_ALPHA = 1.5
+KEYS = [f'{t}_{k}' for t in ('bbox', 'segm') for k in ('AP', 'APr', 'APc', 'APf')]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--data-root', default='data/emoji_lvis')
+    parser.add_argument('--cifar10', default=os.environ.get('MMTDE_DATA_DIR'),
+                        help='CIFAR-10 for the backgrounds when the data set is generated')
+    parser.add_argument('--work-dir', default='work_dirs/benchmarks/emoji_lvis')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
+    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
+    parser.add_argument('--alphas', type=float, nargs='+',
+                        default=[0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0],
+                        help='alphas tried on the held-out split')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='key=value options for every training and test (e.g. '
+                        'train_cfg.max_iters=20 for a smoke run)')
+    return parser.parse_args(argv)
+
+
+def _read_json(path: str) -> Optional[dict]:
+    if not osp.isfile(path):
+        return None
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def _write_json(path: str, data) -> None:
+    with open(path + '.tmp', 'w', encoding='utf-8') as f:
+        json.dump(data, f, indent=1)
+    os.replace(path + '.tmp', path)
+
+
+def train(method: str, seed: int, work_dir: str, cfg_options: List[str]) -> float:
+    """Train one method with tools/train.py (resuming if interrupted); its wall seconds."""
+    done = _read_json(osp.join(work_dir, 'train_time.json'))
+    if done is not None:
+        return done['seconds']
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'),
+           osp.join(CONFIGS, METHODS[method][0]), '--work-dir', work_dir, '--no-validate',
+           '--cfg-options', f'randomness.seed={seed}', *cfg_options]
+    if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+        cmd.append('--resume')
+    print(f'[bench] train {method} seed {seed}: {" ".join(cmd)}', flush=True)
+    os.makedirs(work_dir, exist_ok=True)
+    # Wall time over every run, interrupted ones included (counted up to the last 10 s tick).
+    partial_file = osp.join(work_dir, 'train_time_partial.json')
+    before = (_read_json(partial_file) or dict(seconds=0.0))['seconds']
+    start = time.time()
+    with open(osp.join(work_dir, 'train_stdout.log'), 'a') as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        while True:
+            try:
+                proc.wait(timeout=10)
+                break
+            except subprocess.TimeoutExpired:
+                _write_json(partial_file, dict(seconds=before + time.time() - start))
+    if proc.returncode:
+        raise RuntimeError(f'training {method} (seed {seed}) failed with exit code '
+                           f'{proc.returncode}: see {work_dir}/train_stdout.log')
+    seconds = before + time.time() - start
+    _write_json(osp.join(work_dir, 'train_time.json'),
+                dict(seconds=seconds, resumed=before > 0))
+    return seconds
+
+
+def score(method: str, seed: int, work_dir: str, split: str, alpha: Optional[float],
+          data_root: str, cfg_options: List[str]) -> dict:
+    """Test the final checkpoint on ``split`` (``val`` or ``heldout``), once; cached."""
+    tag = f'{split}' + ('' if alpha is None else f'_alpha{alpha:g}')
+    cached = _read_json(osp.join(work_dir, f'eval_{tag}.json'))
+    if cached is not None:
+        return cached
+    from mmengine.runner import Runner
+
+    from mmtde.utils.setup_env import load_config, prepare_cfg
+    from mmengine.config import DictAction
+    cfg = load_config(osp.join(CONFIGS, METHODS[method][0]))
+    options = argparse.Namespace(options=None)
+    DictAction(option_strings=[], dest='options')(None, options, cfg_options)
+    cfg.merge_from_dict(options.options or {})
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        ckpt = f.read().strip()  # the final one: train() returned
+    ann = osp.join(data_root, 'annotations', f'lvis_v1_{split}.json')
+    cfg.work_dir = osp.join(work_dir, f'test_{tag}')
+    cfg.load_from = ckpt
+    cfg.test_dataloader.dataset.ann_file = ann
+    cfg.test_evaluator.ann_file = ann
+    cfg.test_evaluator.classwise = True  # per-class AP (mmdet keeps the last metric: segm)
+    if alpha is not None:
+        cfg.model.roi_head.bbox_head.alpha = alpha
+    prepare_cfg(cfg)
+    start = time.time()
+    metrics = Runner.from_cfg(cfg).test()
+    result = dict(
+        seconds=time.time() - start,
+        **{k: round(float(metrics[f'lvis/{k}']) * 100, 2) for k in KEYS},
+        per_class_segm_ap={k[len('lvis/'):-len('_precision')]: float(v)
+                           for k, v in metrics.items() if k.endswith('_precision')})
+    _write_json(osp.join(work_dir, f'eval_{tag}.json'), result)
+    print(f'[bench] {method} seed {seed} {tag}: ' +
+          ' '.join(f'{k} {result[k]:.1f}' for k in KEYS), flush=True)
+    return result
+
+
+def run_seed(seed: int, args) -> Dict[str, dict]:
+    rows = {}
+    for method in args.methods:
+        work_dir = osp.join(args.work_dir, f'seed{seed}', method)
+        seconds = train(method, seed, work_dir, args.cfg_options)
+        if method != 'causalnorm':
+            rows[method] = dict(
+                score(method, seed, work_dir, 'val', None, args.data_root, args.cfg_options),
+                train_seconds=seconds)
+            continue
+        sweep = {a: score(method, seed, work_dir, 'heldout', a, args.data_root,
+                           args.cfg_options)['segm_AP']
+                 for a in args.alphas}
+        best = max(sweep, key=lambda a: (sweep[a], -a))
+        for name, alpha in (('deconfound', 0.0), ('tde', PAPER_ALPHA), ('tde_heldout', best)):
+            rows[name] = dict(
+                score(method, seed, work_dir, 'val', alpha, args.data_root, args.cfg_options),
+                train_seconds=seconds, alpha=alpha)
+        rows['tde_heldout']['heldout_segm_AP_by_alpha'] = sweep
+    return rows
+
+
+def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_dir: str):
+    import numpy as np
+    names = [n for n in ('ce', 'rfs', 'seesaw', 'eqlv2', 'deconfound', 'tde', 'tde_heldout')
+             if all(n in r for r in results.values())]
+    labels = dict(deconfound='causal norm, De-confound (alpha 0)',
+                  tde=f'causal norm, TDE (alpha {PAPER_ALPHA:g}, paper)',
+                  tde_heldout='causal norm, TDE (alpha picked on held-out)',
+                  **{m: METHODS[m][1] for m in METHODS})
+    seeds = sorted(results)
+    lines = [f'Seeds {seeds}: mean ± half the range over seeds (single value with one seed).',
+             '',
+             '| method | ' + ' | '.join(k.replace('_', ' ') for k in KEYS) +
+             ' | train min |', '|---' * (len(KEYS) + 2) + '|']
+    for n in names:
+        cells = []
+        for k in KEYS + ['train_seconds']:
+            v = np.array([results[s][n][k] for s in seeds], float)
+            if k == 'train_seconds':
+                v = v / 60
+            cells.append(f'{v.mean():.1f}' + (f' ± {(v.max() - v.min()) / 2:.1f}'
+                                              if len(v) > 1 else ''))
+        alpha = [results[s][n].get('alpha') for s in seeds]
+        extra = f' (alpha {", ".join(f"{a:g}" for a in alpha)})' if n == 'tde_heldout' else ''
+        lines.append(f'| {labels[n]}{extra} | ' + ' | '.join(cells) + ' |')
+    with open(osp.join(out_dir, 'results.md'), 'w', encoding='utf-8') as f:
+        f.write('\n'.join(lines) + '\n')
+    print('\n'.join(lines), flush=True)
+
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 5))
+    bins = np.array([1, 11, 31, 101, 201, 1000])
+    for n in names:
+        xs, ys = [], []
+        for s in seeds:
+            for cls, ap in results[s][n]['per_class_segm_ap'].items():
+                if ap == ap:  # not NaN
+                    xs.append(counts[cls])
+                    ys.append(ap * 100)
+        xs, ys = np.array(xs), np.array(ys)
+        idx = np.digitize(xs, bins) - 1
+        centres = [np.exp(np.log(xs[idx == b]).mean()) for b in range(len(bins) - 1)
+                   if (idx == b).any()]
+        means = [ys[idx == b].mean() for b in range(len(bins) - 1) if (idx == b).any()]
+        ax.plot(centres, means, marker='o', label=labels[n])
+    ax.set_xscale('log')
+    ax.axvline(10.5, color='grey', lw=0.5)
+    ax.axvline(100.5, color='grey', lw=0.5)
+    ax.set_xlabel('training images of the class (rare | common | frequent)')
+    ax.set_ylabel('mask AP of the class (mean over classes in the bin and seeds)')
+    ax.set_title(f'Emoji-LVIS val, per-class mask AP, seeds {seeds}')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(osp.join(out_dir, 'per_class_ap.png'), dpi=100)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.environ['MMTDE_EMOJI_LVIS'] = args.data_root = osp.abspath(args.data_root)
+    if not osp.isfile(osp.join(args.data_root, 'annotations', 'lvis_v1_val.json')):
+        from mmtde.datagen.emoji_lvis import make_emoji_lvis
+        print(f'[bench] generating Emoji-LVIS in {args.data_root}', flush=True)
+        make_emoji_lvis(args.data_root, cifar10=args.cifar10)
+    with open(osp.join(args.data_root, 'annotations', 'lvis_v1_train.json')) as f:
+        counts = {c['name']: c['image_count'] for c in json.load(f)['categories']}
+    os.makedirs(args.work_dir, exist_ok=True)
+    out = osp.join(args.work_dir, 'results.json')
+    results = {int(k): v for k, v in (_read_json(out) or {}).items()}
+    for seed in args.seeds:
+        results[seed] = run_seed(seed, args)
+        _write_json(out, results)
+        summarise({s: results[s] for s in args.seeds if s in results}, counts, args.work_dir)
+
+
+if __name__ == '__main__':
+    main()
