@@ -1,0 +1,59 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""Every Emoji-LVIS config builds, and differs from the baseline only where its method does."""
+import glob
+import os.path as osp
+
+import pytest
+
+from mmtde_test_utils import REPO
+
+pytest.importorskip('mmdet')
+
+CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'emoji_lvis', '*.py')))
+BASE = osp.join(REPO, 'configs', 'emoji_lvis', 'mask-rcnn_r18-c32_fpn_1k_emoji-lvis.py')
+
+
+def _load(path):
+    from mmtde.utils.setup_env import load_config
+    return load_config(path)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_builds_and_states_its_method(path):
+    import torch
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    import mmtde.det  # noqa: F401
+    register_all_modules()
+    cfg, base = _load(path), _load(BASE)
+    model = MODELS.build(cfg.model)
+    head = model.roi_head.bbox_head
+    assert head.num_classes == 200 and model.roi_head.mask_head.num_classes == 200
+    name = osp.basename(path)
+    if 'causalnorm' in name:
+        assert type(head).__name__ == 'CausalNormShared2FCBBoxHead' and head.fc_cls.alpha == 1.5
+        assert cfg.custom_hooks == [dict(type='EMAFeatureHook', mu=0.9998)]
+    elif 'seesaw' in name:
+        assert type(head.loss_cls).__name__ == 'SeesawLoss'
+        assert head.fc_cls.out_features == 200 + 2
+    elif 'eqlv2' in name:
+        assert type(head.loss_cls).__name__ == 'BBoxHeadEQLV2Loss'
+        assert head.fc_cls.out_features == 200 + 1
+        # tested as it trained: sigmoids, foreground scaled by 1 - sigmoid(bg)
+        scores = head.loss_cls.get_activation(torch.zeros(2, 201))
+        assert torch.allclose(scores[:, :-1], torch.full((2, 200), 0.25))
+    else:
+        assert type(head).__name__ == 'Shared2FCBBoxHead'
+        assert type(head.loss_cls).__name__ == 'CrossEntropyLoss'
+    if 'rfs' in name:
+        assert cfg.train_dataloader.dataset.type == 'ClassBalancedDataset'
+        assert cfg.train_dataloader.dataset.dataset == base.train_dataloader.dataset
+    else:
+        assert cfg.train_dataloader == base.train_dataloader
+    # the same data, schedule and test settings for every method
+    for key in ('train_cfg', 'param_scheduler', 'optim_wrapper', 'test_dataloader',
+                'test_evaluator', 'randomness'):
+        assert cfg[key] == base[key], key
+    assert cfg.model.test_cfg == base.model.test_cfg
+    assert cfg.model.backbone == base.model.backbone
