@@ -75,6 +75,7 @@ def test_places_lt_fine_tunes_an_imagenet_resnet152():
     assert init.prefix == 'backbone'
     head = model.head
     assert type(head).__name__ == 'CausalNormHead' and head.num_classes == 365
+    assert cfg.data_preprocessor.num_classes == 365
     assert (cfg.model.head.in_channels, cfg.model.head.alpha) == (2048, 3.0)
     # OLTR's stage 1: 30 epochs, batch 128, lr 0.1 (classifier) / 0.001 (backbone), steps 10/20
     optim = cfg.optim_wrapper
@@ -98,7 +99,7 @@ def test_inaturalist2018_trains_as_decoupling():
     model = build(cfg)
     assert cfg.model.backbone.depth == 50 and 'init_cfg' not in cfg.model.backbone
     assert cfg.model.backbone.zero_init_residual is False
-    assert model.head.num_classes == 8142
+    assert model.head.num_classes == cfg.data_preprocessor.num_classes == 8142
     optim = cfg.optim_wrapper.optimizer
     assert (optim.lr, optim.momentum, optim.weight_decay) == (0.2, 0.9, 1e-4)
     assert cfg.param_scheduler.type == 'CosineAnnealingLR' and cfg.train_cfg.max_epochs == 90

@@ -6,7 +6,8 @@ _base_ = ['mmpretrain::_base_/datasets/imagenet_bs64_pil_resize.py']
 data_root = 'data/inaturalist2018'
 # Decoupling's iNaturalist statistics (data/dataloader.py): mean (0.466, 0.471, 0.380), std
 # (0.195, 0.194, 0.192), in 0-255 units.
-data_preprocessor = dict(mean=[118.83, 120.105, 96.9], std=[49.725, 49.47, 48.96])
+data_preprocessor = dict(
+    num_classes=8142, mean=[118.83, 120.105, 96.9], std=[49.725, 49.47, 48.96])
 # Decoupling trains iNaturalist with crop and flip only (no colour jitter): the base pipelines.
 train_dataloader = dict(
     batch_size=64,

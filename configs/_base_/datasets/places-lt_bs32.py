@@ -5,6 +5,7 @@
 _base_ = ['./imagenet-lt_bs64.py']
 
 data_root = 'data/places365'
+data_preprocessor = dict(num_classes=365)
 train_dataloader = dict(
     batch_size=32,
     dataset=dict(type='PlacesLT', data_root=data_root, ann_file='Places_LT_train.txt',
