@@ -12,8 +12,9 @@ from mmtde.utils import load_config, model_cfg
 from mmtde_test_utils import REPO
 
 pytest.importorskip('mmpretrain')
-import mmtde.cls  # noqa: E402,F401
 from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
+
+import mmtde.cls  # noqa: E402,F401
 
 IMAGENET_LT = [f'configs/imagenet_lt/resnext50-{m}_8xb64-coslr-90e_imagenet-lt.py'
                for m in ('causalnorm-tde', 'ce')]
