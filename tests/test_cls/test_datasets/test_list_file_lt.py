@@ -39,22 +39,25 @@ def write_images(root, entries):
         cv2.imwrite(osp.join(root, path), img)
 
 
+def make_root(tmp_path, lists):
+    """A data root with the images of every list and the lists themselves."""
+    root = str(tmp_path)
+    for name, entries in lists.items():
+        write_images(root, entries)
+        write_list(root, name, entries)
+    return root
+
+
 @pytest.fixture
 def places(tmp_path):
-    root = str(tmp_path)
-    write_images(root, PLACES_TRAIN + PLACES_TEST)
-    write_list(root, 'Places_LT_train.txt', PLACES_TRAIN)
-    write_list(root, 'Places_LT_test.txt', PLACES_TEST)
-    return root
+    return make_root(tmp_path, {'Places_LT_train.txt': PLACES_TRAIN,
+                                'Places_LT_test.txt': PLACES_TEST})
 
 
 @pytest.fixture
 def inat(tmp_path):
-    root = str(tmp_path)
-    write_images(root, INAT_TRAIN + INAT_VAL)
-    write_list(root, 'iNaturalist18_train.txt', INAT_TRAIN)
-    write_list(root, 'iNaturalist18_val.txt', INAT_VAL)
-    return root
+    return make_root(tmp_path, {'iNaturalist18_train.txt': INAT_TRAIN,
+                                'iNaturalist18_val.txt': INAT_VAL})
 
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='ResizeEdge', scale=8, edge='short'),
