@@ -5,6 +5,8 @@ _base_ = [
 custom_imports = dict(imports=['mmtde.cls'], allow_failed_imports=False)
 
 model = dict(
+    # The reference ResNeXt-50 leaves the last BN of each block at weight 1 (mmpretrain: 0).
+    backbone=dict(zero_init_residual=False),
     head=dict(
         _delete_=True,
         type='CausalNormHead',
@@ -19,3 +21,5 @@ model = dict(
         topk=(1, 5)))
 # mu follows the learning rate at each epoch start: 1 - 0.1 * min(50 * lr, 1).
 custom_hooks = [dict(type='EMAFeatureHook', mu_policy='lr')]
+# The reference tests the epoch with the best val top-1 (TDE on); test best_lt_top1_epoch_*.pth.
+default_hooks = dict(checkpoint=dict(save_best='lt/top1', rule='greater'))

@@ -5,3 +5,8 @@ _base_ = [
     '../_base_/schedules/imagenet-lt_sgd-coslr-90e.py', 'mmpretrain::_base_/default_runtime.py'
 ]
 custom_imports = dict(imports=['mmtde.cls'], allow_failed_imports=False)
+
+# The reference ResNeXt-50 leaves the last BN of each block at weight 1 (mmpretrain: 0).
+model = dict(backbone=dict(zero_init_residual=False))
+# The reference tests the epoch with the best val top-1; test best_lt_top1_epoch_*.pth.
+default_hooks = dict(checkpoint=dict(save_best='lt/top1', rule='greater'))

@@ -104,7 +104,8 @@ class LongTailAccuracy(BaseMetric):
         raise ValueError(
             'LongTailAccuracy needs the training images per class: pass class_counts=[...] '
             'or train_dataset=dict(...) (the training dataset config), or evaluate a dataset '
-            'whose metainfo has class_counts (CIFAR10LT, CIFAR100LT, ImageFolderLT, ImageNetLT)')
+            'whose metainfo has class_counts (CIFAR10LT, CIFAR100LT, ImageFolderLT, ImageNetLT, '
+            'PlacesLT, INaturalist2018, ListFileLT)')
 
     @staticmethod
     def _count_dataset(cfg: dict) -> List[int]:

@@ -1,5 +1,7 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """EMAFeatureHook on a real mmengine Runner with a toy model that owns a moving average."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 from mmengine.model import BaseModel
@@ -63,6 +65,25 @@ def test_lr_tied_mu_follows_reference_rule(tmp_path):
     # lr 0.1, 0.01, 0.001 -> mu = 1 - 0.1 * min(50 lr, 1) = 0.9, 0.95, 0.995
     expected = [0.9, 0.9, 0.95, 0.95, 0.995, 0.995]
     assert model.mus == pytest.approx(expected)
+
+
+@pytest.mark.parametrize('paramwise', [False, True])
+def test_lr_tied_mu_reads_the_largest_group_lr(paramwise):
+    # The reference takes the largest lr of all its groups (show_current_lr). With
+    # paramwise_cfg, get_lr() lists 'base_lr' (here 0.001) first; the rule must still read the
+    # largest group lr: 0.1 -> mu 0.9, after a x0.1 step 0.01 -> 0.95.
+    from mmengine.optim import build_optim_wrapper
+    model = ToyTDEModel()
+    cfg = dict(optimizer=dict(type='SGD', lr=0.1))
+    if paramwise:
+        cfg = dict(optimizer=dict(type='SGD', lr=0.001),
+                   paramwise_cfg=dict(custom_keys={'body.weight': dict(lr_mult=100.0)}))
+    runner = SimpleNamespace(optim_wrapper=build_optim_wrapper(model, cfg))
+    hook = EMAFeatureHook(mu_policy='lr')
+    assert hook.current_mu(runner) == pytest.approx(0.9)
+    for group in runner.optim_wrapper.param_groups:
+        group['lr'] *= 0.1
+    assert hook.current_mu(runner) == pytest.approx(0.95)
 
 
 def test_hook_without_tde_head_fails_loudly(tmp_path):

@@ -33,7 +33,8 @@ class EMAFeatureHook(Hook):
             each head's own ``mu``. Defaults to None.
         mu_policy (str): ``'constant'`` or ``'lr'``. ``'lr'`` ties the momentum to the learning
             rate at each epoch start as the reference ImageNet-LT run does:
-            ``mu = 1 - 0.1 * min(lr_scale * lr, 1)``. Defaults to ``'constant'``.
+            ``mu = 1 - 0.1 * min(lr_scale * lr, 1)``, ``lr`` the largest of the parameter
+            groups. Defaults to ``'constant'``.
         lr_scale (float): The 50 in that rule (``mu`` reaches 0.9 once lr >= 1/lr_scale).
             Defaults to 50.
     """
@@ -141,8 +142,12 @@ class EMAFeatureHook(Hook):
         """The momentum for the coming epoch, or None to keep the heads' own."""
         if self.mu_policy == 'constant':
             return self.mu
-        lr = runner.optim_wrapper.get_lr()
-        lr = lr[next(iter(lr))][0] if isinstance(lr, dict) else lr[0]
+        # The largest lr of any parameter group, as the reference reads it (its
+        # show_current_lr), whatever lr_mult the groups have. With several groups get_lr() also
+        # lists 'base_lr', the optimizer's lr before any lr_mult: not a group's lr.
+        lrs = runner.optim_wrapper.get_lr()
+        lr = max(v for key, group in lrs.items() if key == 'lr' or key.endswith('.lr')
+                 for v in group)
         return 1.0 - 0.1 * min(self.lr_scale * lr, 1.0)
 
     def before_train_epoch(self, runner) -> None:
