@@ -34,7 +34,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 CONFIGS = osp.join(REPO, 'configs', 'emoji_lvis')
-STEM = 'mask-rcnn_r18-c32_fpn_{}1k_emoji-lvis.py'
+STEM = 'mask-rcnn_r18-c32_fpn_{}800i_emoji-lvis.py'
 METHODS = {  # name: (config, label)
     'ce': (STEM.format(''), 'softmax CE (baseline)'),
     'rfs': (STEM.format('sample-rfs_'), 'repeat-factor sampling'),

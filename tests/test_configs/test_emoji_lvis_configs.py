@@ -10,7 +10,7 @@ from mmtde_test_utils import REPO
 pytest.importorskip('mmdet')
 
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'emoji_lvis', '*.py')))
-BASE = osp.join(REPO, 'configs', 'emoji_lvis', 'mask-rcnn_r18-c32_fpn_1k_emoji-lvis.py')
+BASE = osp.join(REPO, 'configs', 'emoji_lvis', 'mask-rcnn_r18-c32_fpn_800i_emoji-lvis.py')
 
 
 def _load(path):

@@ -9,7 +9,7 @@ custom_imports = dict(imports=['mmtde.det'], allow_failed_imports=False)
 
 num_classes = 200  # Emoji-LVIS --num-classes
 data_root = '{{$MMTDE_EMOJI_LVIS:data/emoji_lvis}}/'
-max_iters = 1000
+max_iters = 800
 batch_size = 8
 
 model = dict(
@@ -98,7 +98,7 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=1e-4),
     clip_grad=dict(max_norm=35, norm_type=2))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=max_iters, eta_min=0)
 ]
 default_hooks = dict(

@@ -2,7 +2,7 @@
 # plain cross-entropy and instance-balanced sampling, TDE with background-exempted inference at
 # test time. Same settings as configs/lvis/mask_rcnn_tde.py.
 # De-confound (no TDE) from the same checkpoint: --cfg-options model.roi_head.bbox_head.alpha=0
-_base_ = ['./mask-rcnn_r18-c32_fpn_1k_emoji-lvis.py']
+_base_ = ['./mask-rcnn_r18-c32_fpn_800i_emoji-lvis.py']
 
 model = dict(
     roi_head=dict(

@@ -2,7 +2,7 @@
 # an image is repeated sqrt(t / f) times for its rarest class of image frequency f < t.
 # mmdet's LVIS t = 1e-3 of ~100k images (classes in < 100 images repeat); Emoji-LVIS's
 # training split has 2,771 images, so the same 100 images is t = 100 / 2771 = 0.036.
-_base_ = ['./mask-rcnn_r18-c32_fpn_1k_emoji-lvis.py']
+_base_ = ['./mask-rcnn_r18-c32_fpn_800i_emoji-lvis.py']
 
 train_dataloader = dict(
     dataset=dict(
