@@ -280,7 +280,8 @@ def moving_average_step(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor] 
     Args:
         d (Tensor): The float32 buffer of shape (D,), updated in place.
         x (Tensor): Features of shape (N, D); any dtype, summed in float32.
-        mu (float): Momentum in [0, 1].
+        mu (float): Momentum in [0, 1] (validated where it is set:
+            :attr:`MovingAverageFeature.mu`).
         mask (Tensor, optional): Bool mask of shape (N,) selecting the samples to average
             (detection: foreground RoIs). Defaults to all.
         sync (bool): All-reduce across ranks when a process group is up. Defaults to True.
@@ -290,9 +291,6 @@ def moving_average_step(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor] 
         updated, whether the global batch was left out because its features were not finite,
         and the global number of selected samples (float).
     """
-    if not 0.0 <= mu <= 1.0:
-        raise ValueError(f'mu={mu} must lie in [0, 1] (the paper uses 0.9 for CIFAR-LT, '
-                         f'0.9998 for LVIS)')
     if d.dtype != torch.float32:
         raise TypeError(f'the moving-average buffer must be float32, got {d.dtype}')
     with _no_autocast(x.device):
