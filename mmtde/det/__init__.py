@@ -2,21 +2,20 @@
 """De-confound-TDE for mmdet 3.x: ``custom_imports=dict(imports=['mmtde.det'])``.
 
 Importing this package registers the TDE bbox head and cascade / HTC RoI heads in
-``mmdet.registry.MODELS``, ``StrictLVISMetric`` and the ``EMAFeatureHook`` (``mmtde.engine``)
-in mmengine's root registries, and makes the official LVIS API run on numpy >= 1.24 (scoped to
-the ``lvis`` modules, see :mod:`mmtde.evaluation.lvis_compat`): every detection config needs
-the last, so it happens where every config already points.
+``mmdet.registry.MODELS``, ``StrictLVISMetric`` and the hooks (``mmtde.engine``) in mmengine's
+root registries, and adds mmengine's checkpoint contents to torch's ``weights_only``
+allow-list (see :mod:`mmtde.engine.checkpoint`): mmdet's own ``tools/test.py`` and
+``init_detector`` then load checkpoints under torch >= 2.6, which downstream projects rely on.
 """
-from mmtde import engine  # noqa: F401  (registers EMAFeatureHook)
-from mmtde.evaluation.lvis_compat import patch_lvis_numpy
+from mmtde import engine
 
 from .evaluation import StrictLVISMetric
 from .roi_heads import (CausalNormClassifier, CausalNormShared2FCBBoxHead, TDECascadeRoIHead,
                         TDEHybridTaskCascadeRoIHead)
 
-patch_lvis_numpy()
+engine.register_checkpoint_safe_globals()
 
 __all__ = [
     'CausalNormClassifier', 'CausalNormShared2FCBBoxHead', 'TDECascadeRoIHead',
-    'TDEHybridTaskCascadeRoIHead', 'StrictLVISMetric', 'patch_lvis_numpy'
+    'TDEHybridTaskCascadeRoIHead', 'StrictLVISMetric'
 ]
