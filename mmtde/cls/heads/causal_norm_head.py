@@ -70,14 +70,6 @@ class CausalNormHead(ClsHead):
     def use_tde(self, value: bool) -> None:
         self.fc.use_tde = value  # validated there: a bool, not a string such as 'False'
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
-        # Checkpoints written before the classifier moved into ``fc`` (mmtde < 0.1.0 dev
-        # builds) keep ``weight`` and ``feat_ema.*`` directly under the head.
-        for key in ('weight', 'feat_ema.d', 'feat_ema.num_updates'):
-            if prefix + key in state_dict and prefix + 'fc.' + key not in state_dict:
-                state_dict[prefix + 'fc.' + key] = state_dict.pop(prefix + key)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """The pooled feature of the last stage, shape (N, in_channels)."""
         x = feats[-1]
