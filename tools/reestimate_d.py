@@ -15,12 +15,6 @@ import argparse
 import copy
 import io
 import os.path as osp
-import sys
-
-# Run from a checkout, the tools use that checkout's mmtde rather than an installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmtde')) and _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
 
 import torch
 from mmengine.config import DictAction
