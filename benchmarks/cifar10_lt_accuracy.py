@@ -56,7 +56,8 @@ LABELS = {
     'tde_heldout': 'causal norm + TDE, alpha picked on held-out',
     'tde_rule': "causal norm + TDE, authors' rule alpha=1/mean cos",
 }
-#: METHOD.md sec. 6: CIFAR-10-LT top-1, ResNet-32, 200 epochs, mean of 2 runs.
+#: The paper (Tang et al., NeurIPS 2020): CIFAR-10-LT top-1, ResNet-32, 200 epochs, mean of
+#: 2 runs.
 PAPER = {'tde_off': {'100': 71.7, '50': 77.8, '10': 86.8},
          'tde_paper': {'100': 80.6, '50': 83.6, '10': 88.5}}
 
