@@ -9,6 +9,7 @@ contents to torch's ``weights_only`` allow-list (see :mod:`mmtde.engine.checkpoi
 mmpretrain's own ``tools/test.py`` and ``get_model`` load checkpoints under torch >= 2.6.
 """
 from mmtde import engine, evaluation  # noqa: F401  (hooks, metric)
+
 from .backbones import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403

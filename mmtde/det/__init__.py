@@ -10,8 +10,12 @@ allow-list (see :mod:`mmtde.engine.checkpoint`): mmdet's own ``tools/test.py`` a
 from mmtde import engine
 
 from .evaluation import StrictLVISMetric
-from .roi_heads import (CausalNormClassifier, CausalNormShared2FCBBoxHead, TDECascadeRoIHead,
-                        TDEHybridTaskCascadeRoIHead)
+from .roi_heads import (
+    CausalNormClassifier,
+    CausalNormShared2FCBBoxHead,
+    TDECascadeRoIHead,
+    TDEHybridTaskCascadeRoIHead,
+)
 
 engine.register_checkpoint_safe_globals()
 

@@ -1,10 +1,22 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 from .causal_norm import CausalNormLinear, check_hparam
 from .moving_average import MovingAverageFeature, check_mu
-from .tde import (EPS, background_exempted_log_probs, causal_norm_logits, fold_tde_weight,
-                  head_cosine, moving_average_step, normalize_feature, normalize_weight,
-                  normalized_logits, remove_momentum_effect, split_heads, tde_logits,
-                  tde_projection, update_moving_average)
+from .tde import (
+    EPS,
+    background_exempted_log_probs,
+    causal_norm_logits,
+    fold_tde_weight,
+    head_cosine,
+    moving_average_step,
+    normalize_feature,
+    normalize_weight,
+    normalized_logits,
+    remove_momentum_effect,
+    split_heads,
+    tde_logits,
+    tde_projection,
+    update_moving_average,
+)
 
 __all__ = [
     'EPS', 'split_heads', 'normalize_feature', 'normalize_weight', 'tde_projection',

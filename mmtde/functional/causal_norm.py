@@ -7,8 +7,14 @@ import torch
 from torch import Tensor, nn
 
 from .moving_average import MovingAverageFeature
-from .tde import (fold_tde_weight, head_cosine, normalize_feature, normalized_logits,
-                  remove_momentum_effect, tde_projection)
+from .tde import (
+    fold_tde_weight,
+    head_cosine,
+    normalize_feature,
+    normalized_logits,
+    remove_momentum_effect,
+    tde_projection,
+)
 
 
 def check_hparam(name: str, value: float, positive: bool = False) -> float:

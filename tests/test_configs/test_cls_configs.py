@@ -11,9 +11,10 @@ from mmtde.utils import load_config, model_cfg
 from mmtde_test_utils import REPO
 
 pytest.importorskip('mmpretrain')
-import mmtde.cls  # noqa: E402,F401
 from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
+
+import mmtde.cls  # noqa: E402,F401
 
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs/cifar_lt/*.py')) +
                  glob.glob(osp.join(REPO, 'configs/imagenet_lt/*.py')))
