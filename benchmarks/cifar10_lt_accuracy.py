@@ -56,7 +56,8 @@ LABELS = {
     'tde_heldout': 'causal norm + TDE, alpha picked on held-out',
     'tde_rule': "causal norm + TDE, authors' rule alpha=1/mean cos",
 }
-#: METHOD.md sec. 6: CIFAR-10-LT top-1, ResNet-32, 200 epochs, mean of 2 runs.
+#: The paper (Tang et al., NeurIPS 2020): CIFAR-10-LT top-1, ResNet-32, 200 epochs, mean of
+#: 2 runs.
 PAPER = {'tde_off': {'100': 71.7, '50': 77.8, '10': 86.8},
          'tde_paper': {'100': 80.6, '50': 83.6, '10': 88.5}}
 
@@ -260,8 +261,8 @@ def _evaluate_if(args, runs: dict) -> dict:
 
 
 def write_outputs(args, results: dict, meta: dict) -> None:
-    from mmtde.cls.tde_sweep import format_table, plot_per_class
     from cifar10_lt_plots import plot_alpha_panels, plot_cos_hist, summary_table
+    from mmtde.cls.tde_sweep import format_table, plot_per_class
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(dict(meta=meta, results=results), f, indent=1)
     lines = [f"# CIFAR-10-LT, ResNet-32: {meta['schedule']}", '',
@@ -333,9 +334,9 @@ def main(argv=None):
     os.makedirs(args.work_dir, exist_ok=True)
     if args.jobs > 1 and len(args.methods) > 1:
         train_in_parallel(args, argv)
+    import cifar10_arrays  # noqa: F401  (registers BenchCIFAR10LTArrays)
     import mmtde.cls  # noqa: F401  (registers the head, hook, metric, datasets)
     import mmtde.cls.tde_sweep  # noqa: F401  (imported now: later edits of the tree can't leak in)
-    import cifar10_arrays  # noqa: F401  (registers BenchCIFAR10LTArrays)
     try:
         npz = prepare_cifar10(args.data_dir, osp.join(args.work_dir, 'cache'))
     except (FileNotFoundError, ValueError) as exc:

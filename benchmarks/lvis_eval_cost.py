@@ -155,8 +155,9 @@ def rss_mb():
 def run_worker(name, gt_file, dt_file):
     """Evaluate in this process; print one JSON line with time, memory and the metrics."""
     if name in ('lvis-api', 'mmdet'):
-        from mmtde.evaluation.lvis_compat import patch_lvis_numpy
         import lvis  # noqa: F401
+
+        from mmtde.evaluation.lvis_compat import patch_lvis_numpy
         patch_lvis_numpy()
     if name == 'mmdet':
         import torch

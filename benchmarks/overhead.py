@@ -237,8 +237,9 @@ def cls_cases(args, kind: str) -> Dict[str, dict]:
 
 
 def det_cases(args, kind: str) -> Dict[str, dict]:
-    import mmtde.det  # noqa: F401
     from mmdet.structures import DetDataSample
+
+    import mmtde.det  # noqa: F401
     dev = args.device
     torch.manual_seed(0)
     cfgs = {'stock': load_cfg(DET_CFG['baseline']), 'tde': load_cfg(DET_CFG['tde'])}

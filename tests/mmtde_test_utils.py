@@ -47,9 +47,12 @@ randomness = dict(seed=0, deterministic=True)
 
 
 def run_cmd(args, cwd=REPO, timeout=600, env=None):
-    """Run a command with the test interpreter's environment first on PATH; fail loudly."""
+    """Run a command with the test interpreter's environment first on PATH and this checkout's
+    mmtde first on PYTHONPATH (as tools/*.sh do); fail loudly."""
     full_env = dict(os.environ)
     full_env['PATH'] = osp.dirname(sys.executable) + os.pathsep + full_env.get('PATH', '')
+    full_env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (REPO, full_env.get('PYTHONPATH')) if p)
     full_env.setdefault('OMP_NUM_THREADS', '1')
     full_env['PYTHONUNBUFFERED'] = '1'
     if env:

@@ -10,4 +10,4 @@ if [ -z "${MMTDE_DATA_DIR:-}" ] && [ -f "$REPO/../shared/data/cifar10-jpeg.tar.g
   export MMTDE_DATA_DIR="$REPO/../shared/data"
 fi
 cd "$REPO"
-exec "$VENV/bin/python" tools/demo_cifar10_lt.py "$@"
+PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" exec "$VENV/bin/python" tools/demo_cifar10_lt.py "$@"

@@ -16,16 +16,11 @@ import sys
 import tarfile
 import time
 
-# Run from a checkout, the tools use that checkout's mmtde rather than an installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmtde')) and _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
-
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-REPO = _REPO
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs/cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py')
 HOW_TO_PROVIDE = """\
 No CIFAR-10 found, and it could not be downloaded. Provide it in one of these ways:
@@ -123,8 +118,13 @@ def main():
                  f'--alpha {args.alpha} >= 0')
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     import mmtde.cls  # noqa: F401  (registers datasets, head, hook, metric)
-    from mmtde.cls.tde_sweep import (extract_features, format_table, mean_cosine,
-                                     plot_per_class, sweep_alpha)
+    from mmtde.cls.tde_sweep import (
+        extract_features,
+        format_table,
+        mean_cosine,
+        plot_per_class,
+        sweep_alpha,
+    )
 
     kind, root = find_data(args.data_dir, args.work_dir)
     print(f'[demo] CIFAR-10 ({kind}) at {root}')

@@ -15,12 +15,6 @@ import argparse
 import copy
 import io
 import os.path as osp
-import sys
-
-# Run from a checkout, the tools use that checkout's mmtde rather than an installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmtde')) and _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
 
 import torch
 from mmengine.config import DictAction
@@ -31,7 +25,6 @@ from mmengine.utils import ProgressBar
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmtde.engine import EMAFeatureHook, register_checkpoint_safe_globals
-from mmtde.functional import check_mu
 from mmtde.utils import load_config, model_cfg
 
 
@@ -71,7 +64,7 @@ def reestimate(model, dataloader, epochs: int = 1, mu=None, progress: bool = Tru
         m.d.zero_()
         m.num_updates.zero_()
         if mu is not None:
-            m.mu = check_mu(mu)
+            m.mu = mu  # validated there
     freeze(model)
     bar = ProgressBar(epochs * len(dataloader)) if progress else None
     for epoch in range(epochs):
@@ -95,8 +88,6 @@ def check_weights_present(model, checkpoint: dict, ckpt_path: str, cfg_path: str
     """
     state = checkpoint.get('state_dict', checkpoint)
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-    # load_state_dict, not a comparison of names: the heads' own hooks rename old layouts
-    # (e.g. head.weight -> head.fc.weight), so what loads is what counts. Same values again.
     result = model.load_state_dict(state, strict=False)
     missing = sorted(k for k in result.missing_keys if '.feat_ema.' not in k)
     if missing:
@@ -144,8 +135,6 @@ def main():
     state = checkpoint.get('state_dict', checkpoint)
     for key in d_keys:
         state[key] = after[key].cpu()
-        if '.fc.feat_ema.' in key:  # an older layout kept it as head.feat_ema.*: drop the copy
-            state.pop(key.replace('.fc.feat_ema.', '.feat_ema.'), None)
     buf = io.BytesIO()
     torch.save(checkpoint, buf)
     get_file_backend(args.out, backend_args=dict(backend='atomic_local')).put(

@@ -2,13 +2,6 @@
 """Train a classifier or a detector with an mmtde (or any mmpretrain/mmdet) config."""
 import argparse
 import os
-import os.path as osp
-import sys
-
-# Run from a checkout, the tools use that checkout's mmtde rather than an installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmtde')) and _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
 
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS

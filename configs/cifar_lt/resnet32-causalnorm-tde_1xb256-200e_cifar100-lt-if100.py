@@ -3,5 +3,5 @@ _base_ = [
     '../_base_/schedules/cifar-lt_sgd-200e.py', 'mmpretrain::_base_/default_runtime.py'
 ]
 
-# alpha = 1.5 on CIFAR-100-LT (paper); a test-time knob, see the CIFAR-10 config.
+# alpha: TDE strength at test time (paper: 1.5 on CIFAR-100-LT), see the CIFAR-10 config.
 model = dict(head=dict(num_classes=100, alpha=1.5))

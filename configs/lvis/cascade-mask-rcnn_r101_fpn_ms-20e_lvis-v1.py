@@ -4,11 +4,9 @@
 # detections per image.
 _base_ = [
     'mmdet::_base_/models/cascade-mask-rcnn_r50_fpn.py',
-    'mmdet::_base_/datasets/lvis_v1_instance.py',
+    '../_base_/datasets/lvis-v1_instance-balanced.py',
     'mmdet::_base_/schedules/schedule_20e.py', 'mmdet::_base_/default_runtime.py'
 ]
-
-custom_imports = dict(imports=['mmtde.det'], allow_failed_imports=False)
 
 num_classes = 1203  # LVIS v1
 # Box-delta scales of the three stages (mmdet's cascade values, IoU 0.5 / 0.6 / 0.7).
@@ -37,17 +35,3 @@ model = dict(
         ],
         mask_head=dict(num_classes=num_classes)),
     test_cfg=dict(rcnn=dict(score_thr=0.0001, max_per_img=300)))
-
-# Instance-balanced sampling: drop mmdet's ClassBalancedDataset (repeat-factor sampling).
-train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type={{_base_.dataset_type}},
-        data_root={{_base_.data_root}},
-        ann_file='annotations/lvis_v1_train.json',
-        data_prefix=dict(img=''),
-        filter_cfg=dict(filter_empty_gt=True, min_size=32),
-        pipeline={{_base_.train_pipeline}}))
-
-val_evaluator = dict(type='StrictLVISMetric')
-test_evaluator = val_evaluator

@@ -3,24 +3,26 @@
 
 Importing this package registers the TDE bbox head and cascade / HTC RoI heads in
 ``mmdet.registry.MODELS`` (with ``BBoxHeadEQLV2Loss``, a usable EQLv2 baseline), the
-``EmojiLVISDataset`` in ``mmdet.registry.DATASETS``, ``StrictLVISMetric`` and the ``EMAFeatureHook`` (``mmtde.engine``)
-in mmengine's root registries, and makes the official LVIS API run on numpy >= 1.24 (scoped to
-the ``lvis`` modules, see :mod:`mmtde.evaluation.lvis_compat`): every detection config needs
-the last, so it happens where every config already points.
+``EmojiLVISDataset`` in ``mmdet.registry.DATASETS``, ``StrictLVISMetric`` and the hooks
+(``mmtde.engine``) in mmengine's root registries, and adds mmengine's checkpoint contents to torch's ``weights_only``
+allow-list (see :mod:`mmtde.engine.checkpoint`): mmdet's own ``tools/test.py`` and
+``init_detector`` then load checkpoints under torch >= 2.6, which downstream projects rely on.
 """
-from mmtde import engine  # noqa: F401  (registers EMAFeatureHook)
-from mmtde.evaluation.lvis_compat import patch_lvis_numpy
+from mmtde import engine
 
 from .datasets import EmojiLVISDataset
 from .evaluation import StrictLVISMetric
 from .losses import BBoxHeadEQLV2Loss
-from .roi_heads import (CausalNormClassifier, CausalNormShared2FCBBoxHead, TDECascadeRoIHead,
-                        TDEHybridTaskCascadeRoIHead)
+from .roi_heads import (
+    CausalNormClassifier,
+    CausalNormShared2FCBBoxHead,
+    TDECascadeRoIHead,
+    TDEHybridTaskCascadeRoIHead,
+)
 
-patch_lvis_numpy()
+engine.register_checkpoint_safe_globals()
 
 __all__ = [
     'CausalNormClassifier', 'CausalNormShared2FCBBoxHead', 'TDECascadeRoIHead',
-    'TDEHybridTaskCascadeRoIHead', 'StrictLVISMetric', 'patch_lvis_numpy', 'EmojiLVISDataset',
-    'BBoxHeadEQLV2Loss'
+    'TDEHybridTaskCascadeRoIHead', 'StrictLVISMetric', 'EmojiLVISDataset', 'BBoxHeadEQLV2Loss'
 ]

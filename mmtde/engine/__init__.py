@@ -1,10 +1,5 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 from .checkpoint import register_checkpoint_safe_globals
-from .hooks import EMAFeatureHook, RNGStateHook
+from .hooks import ClassCheckHook, EMAFeatureHook, RNGStateHook
 
-# mmtde checkpoints (and any mmengine one) then load under torch >= 2.6 through mmpretrain's
-# get_model / mmdet's init_detector too, not only through mmtde's tools: a narrow allow-list,
-# see checkpoint_safe_globals().
-register_checkpoint_safe_globals()
-
-__all__ = ['EMAFeatureHook', 'RNGStateHook', 'register_checkpoint_safe_globals']
+__all__ = ['ClassCheckHook', 'EMAFeatureHook', 'RNGStateHook', 'register_checkpoint_safe_globals']

@@ -1,16 +1,27 @@
 # Copyright (c) mmtde contributors. All rights reserved.
-from .tde import (EPS, background_exempted_log_probs, causal_norm_logits, fold_tde_weight,
-                  head_cosine, moving_average_step, normalize_feature, normalize_weight,
-                  normalized_logits, split_heads, tde_logits, update_moving_average)
+from .causal_norm import CausalNormLinear, check_hparam
+from .moving_average import MovingAverageFeature, check_mu
+from .tde import (
+    EPS,
+    background_exempted_log_probs,
+    causal_norm_logits,
+    fold_tde_weight,
+    head_cosine,
+    moving_average_step,
+    normalize_feature,
+    normalize_weight,
+    normalized_logits,
+    remove_momentum_effect,
+    split_heads,
+    tde_logits,
+    tde_projection,
+    update_moving_average,
+)
 
 __all__ = [
-    'EPS', 'split_heads', 'normalize_feature', 'normalize_weight', 'fold_tde_weight',
-    'normalized_logits', 'causal_norm_logits', 'tde_logits', 'head_cosine',
-    'background_exempted_log_probs', 'moving_average_step', 'update_moving_average'
+    'EPS', 'split_heads', 'normalize_feature', 'normalize_weight', 'tde_projection',
+    'remove_momentum_effect', 'fold_tde_weight', 'normalized_logits', 'causal_norm_logits',
+    'tde_logits', 'head_cosine', 'background_exempted_log_probs', 'moving_average_step',
+    'update_moving_average', 'MovingAverageFeature', 'check_mu', 'CausalNormLinear',
+    'check_hparam'
 ]
-from .moving_average import MovingAverageFeature, check_mu  # noqa: E402
-
-__all__ += ['MovingAverageFeature', 'check_mu']
-from .causal_norm import CausalNormLinear, check_hparam  # noqa: E402
-
-__all__ += ['CausalNormLinear', 'check_hparam']

@@ -7,7 +7,14 @@ import torch
 from torch import Tensor, nn
 
 from .moving_average import MovingAverageFeature
-from .tde import fold_tde_weight, head_cosine, normalize_feature, normalized_logits
+from .tde import (
+    fold_tde_weight,
+    head_cosine,
+    normalize_feature,
+    normalized_logits,
+    remove_momentum_effect,
+    tde_projection,
+)
 
 
 def check_hparam(name: str, value: float, positive: bool = False) -> float:
@@ -25,7 +32,9 @@ class CausalNormLinear(nn.Module):
     """Multi-head normalised ("causal norm") classifier that owns the moving average ``d``.
 
     ``y_i = (tau/K) sum_k <x_k/|x_k|, w_ik/(|w_ik| + gamma)>`` for training; at test time the
-    TDE logits, with ``alpha`` and ``d`` folded into the weights so that they cost one product.
+    TDE logits, either with ``alpha`` and ``d`` folded into the weights so that they cost one
+    product (:meth:`tde_logits`), or from the plain logits (:meth:`tde_from_logits`, when a host
+    needs both); both apply the one correction of :func:`~mmtde.functional.tde_projection`.
     No bias; ``W ~ U(-1/sqrt(D), 1/sqrt(D))`` as in the reference. Heads wrap this module and
     decide when ``d`` is updated (``feat_ema.update``) and which logits they return.
 
@@ -123,15 +132,12 @@ class CausalNormLinear(nn.Module):
         return normalized_logits(x_hat, self.folded_weight(alpha), self.tau)
 
     def tde_from_logits(self, logits: Tensor, x_hat: Tensor, alpha: float) -> Tensor:
-        """TDE logits from already computed causal-norm ``logits`` (N, C), without a second
-        (N, D) x (D, C) product: ``y - alpha (tau/K) sum_k cos_k <d_hat_k, w_hat_ik>``."""
+        """TDE logits (N, C) from already computed causal-norm ``logits`` (N, C) and normalised
+        features (N, K, D/K), without a second (N, D) x (D, C) product."""
         self.feat_ema.check_ready(type(self).__name__)
-        with torch.autocast(device_type=x_hat.device.type, enabled=False):
-            d_hat = normalize_feature(self.feat_ema.d.reshape(1, -1), self.num_head)[0]
-            w_hat = self.folded_weight(0.0)  # the normalised weight, cached at test time
-            proj = (w_hat * d_hat).sum(dim=-1)  # (C, K)
-            cos = (x_hat * d_hat).sum(dim=-1)  # (N, K)
-            return logits - (alpha * self.tau / self.num_head) * cos @ proj.t()
+        w_hat = self.folded_weight(0.0)  # the normalised weight, cached at test time
+        d_hat, proj = tde_projection(w_hat, self.feat_ema.d, self.num_head)
+        return remove_momentum_effect(logits, x_hat, d_hat, proj, self.tau, alpha)
 
     def forward(self, x: Tensor) -> Tensor:
         """Causal-norm logits (N, C), float32, from features (N, D); no state change."""

@@ -21,12 +21,18 @@ def check_mu(mu: float) -> float:
 class MovingAverageFeature(nn.Module):
     """Keeps ``d <- mu * d + mean(x)`` of a head's pre-classifier feature.
 
+    As in the paper, and unlike an exponential moving average, the new mean is not scaled by
+    ``1 - mu``: ``d`` is a momentum-weighted sum whose norm grows to about ``1 / (1 - mu)``
+    times the feature's. TDE only uses its direction, which is the same as the EMA's.
+
     ``d`` is a persistent float32 buffer, so it lives in checkpoints; ``num_updates`` tells a
     trained ``d`` from one that was never estimated (a checkpoint from before TDE, or converted
     from a stock head). The mean is over the global batch (sum and count all-reduced), so ``d``
     stays identical on every rank although mmengine wraps models with
-    ``broadcast_buffers=False``. The ``EMAFeatureHook`` finds every instance of this class in a
-    model to set ``mu`` and to log ``cos(x, d)``.
+    ``broadcast_buffers=False``.
+
+    ``mu`` is owned here and validated on every assignment; the ``EMAFeatureHook`` assigns it
+    every epoch (a constant, or a function of the learning rate) and logs ``cos(x, d)``.
 
     Args:
         dim (int): Feature size D.
@@ -39,7 +45,7 @@ class MovingAverageFeature(nn.Module):
         if dim % num_head != 0:
             raise ValueError(f'num_head={num_head} must divide the feature size {dim}')
         self.num_head = num_head
-        self.mu = check_mu(mu)
+        self.mu = mu
         self.register_buffer('d', torch.zeros(dim, dtype=torch.float32))
         self.register_buffer('num_updates', torch.zeros((), dtype=torch.long))
         # Per-epoch statistics for logging only: not worth a checkpoint entry.
@@ -47,6 +53,15 @@ class MovingAverageFeature(nn.Module):
                              persistent=False)
         self.register_buffer('cos_count', torch.zeros((), dtype=torch.float64), persistent=False)
         self.register_buffer('num_skipped', torch.zeros((), dtype=torch.long), persistent=False)
+
+    @property
+    def mu(self) -> float:
+        """float: Momentum of ``d``, in [0, 1]; validated on every assignment."""
+        return self._mu
+
+    @mu.setter
+    def mu(self, value: float) -> None:
+        self._mu = check_mu(value)
 
     def _apply(self, fn, *args, **kwargs):
         # ``model.half()`` or a cast to bf16 must not round d (nor turn a large d into inf):

@@ -7,11 +7,14 @@ Removing the Bad Momentum Causal Effect"): a feature ``x`` of width ``D`` and ev
 
 * causal-norm logits: ``y_i = (tau/K) sum_k <x_k/|x_k|, w_ik/(|w_ik| + gamma)>``
 * TDE logits:         ``y_i - alpha (tau/K) sum_k cos(x_k, d_k) <d_k/|d_k|, w_ik/(|w_ik| + gamma)>``
-* moving average:     ``d <- mu d + mean(x)``
+* moving average:     ``d <- mu d + mean(x)``; not an exponential moving average (there is no
+  ``1 - mu``): a momentum-weighted sum whose norm grows to ~1/(1-mu) times the feature's. Only
+  its direction is used, which is that of the EMA.
 
-For a fixed ``alpha`` and ``d`` the TDE logit is linear in the normalised feature,
-``(tau/K) sum_k <x_hat_k, w_hat_ik - alpha <d_hat_k, w_hat_ik> d_hat_k>``, so both logits are one
-matrix product against (possibly folded) weights: :func:`fold_tde_weight` builds them once.
+The correction (the second term of the TDE logit) is written once, in :func:`tde_projection`.
+Two fast paths use it: :func:`remove_momentum_effect` subtracts it from logits already computed
+(detection, which needs both), and :func:`fold_tde_weight` moves it into the weights, since it
+is linear in the normalised feature, so that TDE costs one product (classification).
 
 Everything here computes in float32, whatever the input dtype or autocast state: the norms of
 fp16 features overflow, and ``d`` (an un-normalised sum that grows to ~1/(1-mu) times the feature)
@@ -83,13 +86,60 @@ def normalize_weight(weight: Tensor, num_head: int, gamma: float) -> Tensor:
         return wk / (wk.norm(dim=-1, keepdim=True) + gamma).clamp_min(EPS)
 
 
+def tde_projection(w_hat: Tensor, d: Tensor, num_head: int) -> Tuple[Tensor, Tensor]:
+    """The factors of the TDE correction that do not depend on the feature.
+
+    The correction, written once here and used by every fast path: TDE removes from logit ``i``
+
+        ``alpha (tau/K) sum_k cos(x_k, d_k) <d_hat_k, w_hat_ik>``
+
+    (:func:`remove_momentum_effect` applies it to logits, :func:`fold_tde_weight` to weights).
+
+    Args:
+        w_hat (Tensor): Normalised weights, shape (C, K, D / K).
+        d (Tensor): The moving-average feature, shape (D,).
+        num_head (int): K.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``d_hat`` of shape (K, D / K) and ``<d_hat_k, w_hat_ik>`` of
+        shape (C, K), float32.
+    """
+    with _no_autocast(w_hat.device):
+        d_hat = normalize_feature(d.reshape(1, -1), num_head)[0]
+        return d_hat, (w_hat * d_hat).sum(dim=-1)
+
+
+def remove_momentum_effect(logits: Tensor, x_hat: Tensor, d_hat: Tensor, proj: Tensor,
+                           tau: float, alpha: float) -> Tensor:
+    """TDE logits from causal-norm logits: ``y_i - alpha (tau/K) sum_k cos_k proj_ik``.
+
+    Costs a (N, K) x (K, C) product instead of a second (N, D) x (D, C) one, for hosts that
+    need both logits (detection keeps the plain background probability).
+
+    Args:
+        logits (Tensor): Causal-norm logits ``y``, shape (N, C).
+        x_hat (Tensor): Normalised features, shape (N, K, D / K).
+        d_hat (Tensor), proj (Tensor): From :func:`tde_projection`.
+        tau (float): The temperature.
+        alpha (float): The TDE strength.
+
+    Returns:
+        Tensor: Shape (N, C), float32.
+    """
+    with _no_autocast(logits.device):
+        cos = (x_hat * d_hat).sum(dim=-1)  # (N, K)
+        return logits - (alpha * tau / x_hat.shape[-2]) * cos @ proj.t()
+
+
 def fold_tde_weight(weight: Tensor, d: Optional[Tensor], num_head: int, gamma: float,
                     alpha: float) -> Tensor:
     """Normalised weights with the TDE correction folded in.
 
-    Returns ``w_hat_ik - alpha <d_hat_k, w_hat_ik> d_hat_k``, so that
-    ``(tau/K) <x_hat, folded>`` is the TDE logit. With ``alpha == 0`` (or ``d is None``) this
-    is just the normalised weight.
+    The correction of :func:`tde_projection` is linear in ``x_hat``
+    (``cos_k = <x_hat_k, d_hat_k>``), so it moves into the weights:
+    ``w_hat_ik - alpha <d_hat_k, w_hat_ik> d_hat_k``, and ``(tau/K) <x_hat, folded>`` is the TDE
+    logit in one product. With ``alpha == 0`` (or ``d is None``) this is just the normalised
+    weight.
 
     Args:
         weight (Tensor): Shape (C, D).
@@ -104,10 +154,9 @@ def fold_tde_weight(weight: Tensor, d: Optional[Tensor], num_head: int, gamma: f
     w_hat = normalize_weight(weight, num_head, gamma)
     if d is None or alpha == 0:
         return w_hat
+    d_hat, proj = tde_projection(w_hat, d, num_head)
     with _no_autocast(weight.device):
-        d_hat = normalize_feature(d.reshape(1, -1), num_head)[0]  # (K, D/K)
-        proj = (w_hat * d_hat).sum(dim=-1, keepdim=True)  # (C, K, 1)
-        return w_hat - alpha * proj * d_hat
+        return w_hat - alpha * proj.unsqueeze(-1) * d_hat
 
 
 def normalized_logits(x_hat: Tensor, w_hat: Tensor, tau: float) -> Tensor:
@@ -160,8 +209,13 @@ def tde_logits(x: Tensor, weight: Tensor, d: Tensor, num_head: int = 2, tau: flo
     Returns:
         Tensor: Shape (N, C), float32.
     """
-    return normalized_logits(
-        normalize_feature(x, num_head), fold_tde_weight(weight, d, num_head, gamma, alpha), tau)
+    x_hat = normalize_feature(x, num_head)
+    w_hat = normalize_weight(weight, num_head, gamma)
+    logits = normalized_logits(x_hat, w_hat, tau)
+    if alpha == 0:
+        return logits
+    return remove_momentum_effect(logits, x_hat, *tde_projection(w_hat, d, num_head), tau,
+                                  alpha)
 
 
 def head_cosine(x: Tensor, d: Tensor, num_head: int) -> Tensor:
@@ -226,7 +280,8 @@ def moving_average_step(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor] 
     Args:
         d (Tensor): The float32 buffer of shape (D,), updated in place.
         x (Tensor): Features of shape (N, D); any dtype, summed in float32.
-        mu (float): Momentum in [0, 1].
+        mu (float): Momentum in [0, 1] (validated where it is set:
+            :attr:`MovingAverageFeature.mu`).
         mask (Tensor, optional): Bool mask of shape (N,) selecting the samples to average
             (detection: foreground RoIs). Defaults to all.
         sync (bool): All-reduce across ranks when a process group is up. Defaults to True.
@@ -236,9 +291,6 @@ def moving_average_step(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor] 
         updated, whether the global batch was left out because its features were not finite,
         and the global number of selected samples (float).
     """
-    if not 0.0 <= mu <= 1.0:
-        raise ValueError(f'mu={mu} must lie in [0, 1] (the paper uses 0.9 for CIFAR-LT, '
-                         f'0.9998 for LVIS)')
     if d.dtype != torch.float32:
         raise TypeError(f'the moving-average buffer must be float32, got {d.dtype}')
     with _no_autocast(x.device):

@@ -75,6 +75,8 @@ def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
 
     * every rank's random-number state is saved in checkpoints and restored on resume
       (``RNGStateHook``);
+    * a TDE head whose classes differ from a loop's dataset, or an evaluated split that
+      describes another training subset, fails before the first step (``ClassCheckHook``);
     * checkpoints are written atomically (``AtomicLocalBackend``) unless the config chose a
       storage backend itself;
     * distributed runs without a GPU use gloo and a device-less DDP wrapper;
@@ -88,10 +90,12 @@ def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
     from mmtde.engine import register_checkpoint_safe_globals
     register_checkpoint_safe_globals()
 
-    # Resume continues the same random streams (samplers, augmentation): see RNGStateHook.
+    # Checks before the first step, and resumes that continue the same random streams.
     hooks = list(cfg.get('custom_hooks') or [])
-    if not any(h.get('type') == 'RNGStateHook' for h in hooks):
-        cfg.custom_hooks = hooks + [dict(type='RNGStateHook')]
+    for hook in ('ClassCheckHook', 'RNGStateHook'):
+        if not any(h.get('type') == hook for h in hooks):
+            hooks.append(dict(type=hook))
+    cfg.custom_hooks = hooks
 
     ckpt = cfg.get('default_hooks', {}).get('checkpoint')
     if ckpt is not None and not ckpt.get('backend_args') and not ckpt.get('file_client_args') \

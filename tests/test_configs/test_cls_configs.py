@@ -11,9 +11,10 @@ from mmtde.utils import load_config, model_cfg
 from mmtde_test_utils import REPO
 
 pytest.importorskip('mmpretrain')
-import mmtde.cls  # noqa: E402,F401
 from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
+
+import mmtde.cls  # noqa: E402,F401
 
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs/cifar_lt/*.py')) +
                  glob.glob(osp.join(REPO, 'configs/imagenet_lt/*.py')))
@@ -40,7 +41,7 @@ def test_config_builds_and_runs(path):
         # the evaluated split must describe the same training subset for many/medium/few
         assert cfg.test_dataloader.dataset.imbalance_factor == imbalance
         assert cfg.train_dataloader.batch_size == 256 and cfg.train_cfg.max_epochs == 200
-        # METHOD.md 5: both CIFAR-LT datasets are normalised with CIFAR-10's statistics
+        # the reference runs normalise both CIFAR-LT datasets with CIFAR-10's statistics
         prep = cfg.model.data_preprocessor
         assert [round(v / 255, 4) for v in prep.mean] == [0.4914, 0.4822, 0.4465]
         assert [round(v / 255, 4) for v in prep.std] == [0.2023, 0.1994, 0.2010]

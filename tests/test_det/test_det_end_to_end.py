@@ -83,6 +83,25 @@ def test_test_reports_lvis_ap_with_and_without_tde(checkpoint, env, tmp_path):
     assert not torch.equal(scores[1.5], scores[0])
 
 
+def test_mmdet_own_test_py_loads_the_checkpoint(checkpoint, env, tmp_path):
+    """mmdet's own tools/test.py, as a downstream project runs it, on an mmtde checkpoint.
+
+    torch >= 2.6 loads with ``weights_only=True`` and refuses what mmengine puts in every
+    checkpoint; the config's ``custom_imports`` of ``mmtde.det`` allows exactly that, and is
+    the only mmtde code that runs before mmdet's tool loads the checkpoint."""
+    import mmdet
+    tool = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'test.py')
+    if not osp.isfile(tool):
+        pytest.skip(f'this mmdet install ships no {tool}')
+    # without mmtde the plain loader refuses the file: the allow-list is what makes it load
+    refused = subprocess.run([sys.executable, '-c', 'import sys, torch; torch.load(sys.argv[1])',
+                              checkpoint], env=env, capture_output=True, text=True)
+    assert refused.returncode != 0 and 'weights_only' in refused.stderr, refused.stderr[-2000:]
+    metrics = lvis_metrics(run([sys.executable, tool, TINY_CFG, checkpoint, '--work-dir',
+                                str(tmp_path)], env))
+    assert 0 <= metrics['lvis/bbox_AP'] <= 1 and 0 <= metrics['lvis/segm_AP'] <= 1
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

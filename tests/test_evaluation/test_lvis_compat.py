@@ -1,9 +1,9 @@
 # Copyright (c) mmtde contributors. All rights reserved.
+import lvis.eval
 import numpy as np
 import pytest
-
-import lvis.eval
 from lvis import LVIS, LVISEval, LVISResults
+
 from mmtde.evaluation.lvis_compat import check_lvis_categories, patch_lvis_numpy
 from mmtde.testing import make_tiny_lvis
 

@@ -7,8 +7,12 @@ mmengine's AmpOptimWrapper refuses to start without a GPU, so the maths runs und
 import pytest
 import torch
 
-from mmtde.functional import (MovingAverageFeature, background_exempted_log_probs,
-                              causal_norm_logits, tde_logits)
+from mmtde.functional import (
+    MovingAverageFeature,
+    background_exempted_log_probs,
+    causal_norm_logits,
+    tde_logits,
+)
 
 DTYPES = [torch.float16, torch.bfloat16]
 

@@ -5,10 +5,17 @@ import math
 import pytest
 import torch
 
-from mmtde.functional import (MovingAverageFeature, background_exempted_log_probs,
-                              causal_norm_logits, fold_tde_weight, head_cosine,
-                              moving_average_step, split_heads, tde_logits,
-                              update_moving_average)
+from mmtde.functional import (
+    MovingAverageFeature,
+    background_exempted_log_probs,
+    causal_norm_logits,
+    fold_tde_weight,
+    head_cosine,
+    moving_average_step,
+    split_heads,
+    tde_logits,
+    update_moving_average,
+)
 
 
 def reference_tde(x, weight, embed, num_head, tau, gamma, alpha):

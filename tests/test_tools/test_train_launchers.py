@@ -168,14 +168,6 @@ def test_reestimate_d_recovers_direction_without_touching_weights(tiny_cls_cfg, 
         run_cmd([sys.executable, osp.join(REPO, 'tools/reestimate_d.py'), tiny_cls_cfg,
                  str(tmp_path / 'broken.pth'), '--out', str(tmp_path / 'x.pth')])
     assert not (tmp_path / 'x.pth').exists()
-    # an older layout that the head renames on load (head.weight -> head.fc.weight) is fine
-    old = {**stale, 'state_dict': {k.replace('head.fc.', 'head.'): v
-                                   for k, v in stale['state_dict'].items()}}
-    torch.save(old, tmp_path / 'old_layout.pth')
-    run_cmd([sys.executable, osp.join(REPO, 'tools/reestimate_d.py'), tiny_cls_cfg,
-             str(tmp_path / 'old_layout.pth'), '--out', str(tmp_path / 'old_fixed.pth')])
-    old_fixed = load_state(tmp_path / 'old_fixed.pth')['state_dict']
-    assert 'head.fc.feat_ema.d' in old_fixed and 'head.feat_ema.d' not in old_fixed
     with pytest.raises(AssertionError, match='no usable moving-average feature d'):
         run_cmd([sys.executable, TEST, tiny_cls_cfg, str(tmp_path / 'stale.pth'),
                  '--work-dir', str(tmp_path / 't0')])

@@ -21,12 +21,6 @@ import inspect
 import json
 import os
 import os.path as osp
-import sys
-
-# Run from a checkout, the tools use that checkout's mmtde rather than an installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmtde')) and _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
 
 import torch
 from mmengine.config import Config, DictAction
@@ -34,8 +28,14 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 
 from mmtde.cls.datasets import LongTailMixin
-from mmtde.cls.tde_sweep import (extract_features, format_table, mean_cosine, plot_sweep,
-                                 recommend_alpha, sweep_alpha)
+from mmtde.cls.tde_sweep import (
+    extract_features,
+    format_table,
+    mean_cosine,
+    plot_sweep,
+    recommend_alpha,
+    sweep_alpha,
+)
 from mmtde.engine import register_checkpoint_safe_globals
 from mmtde.evaluation import LongTailAccuracy
 from mmtde.functional import CausalNormLinear

@@ -11,10 +11,10 @@ model = dict(
         num_head=2,  # K: the 128-d feature is split into the two 64-d branches
         tau=16.0,  # temperature of the normalised logits
         gamma=1 / 32,  # w / (|w| + gamma)
-        alpha=1.0,  # TDE strength at test time (0 = De-confound only)
+        # alpha (TDE strength at test time) is set per dataset, in the configs that use this
         use_tde=True,  # TDE in predict; a test-time switch, same as alpha=0 when False
-        mu=0.9,  # momentum of d; the EMAFeatureHook below sets it every epoch
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, ),
     ))
+# mu: momentum of d (d <- mu d + mean(x)), set on the head every epoch
 custom_hooks = [dict(type='EMAFeatureHook', mu=0.9)]

@@ -4,8 +4,15 @@ from .image_folder_lt import ImageFolderLT
 from .imagenet_lt import ImageNetLT
 from .inaturalist2018 import INaturalist2018
 from .list_file_lt import ListFileLT
-from .long_tail import (ClassCountsMixin, LongTailMixin, check_imbalance_factor, count_labels,
-                        long_tail_counts, long_tail_indices, plan_long_tail)
+from .long_tail import (
+    ClassCountsMixin,
+    LongTailMixin,
+    check_imbalance_factor,
+    count_labels,
+    long_tail_counts,
+    long_tail_indices,
+    plan_long_tail,
+)
 from .places_lt import PlacesLT
 
 __all__ = [

@@ -31,8 +31,8 @@ class CausalNormHead(ClsHead):
             Defaults to 1.0.
         use_tde (bool): Apply TDE in ``predict``; False is the same as ``alpha=0``.
             Defaults to True.
-        mu (float): Momentum of ``d``; the ``EMAFeatureHook`` may reset it every epoch.
-            Defaults to 0.9.
+        mu (float): Momentum of ``d`` for runs without the ``EMAFeatureHook``, which sets it
+            every epoch (configs set ``mu`` there). Defaults to 0.9.
         **kwargs: Passed to :class:`ClsHead` (``loss``, ``topk``, ``cal_acc``, ``init_cfg``).
     """
 
@@ -69,14 +69,6 @@ class CausalNormHead(ClsHead):
     @use_tde.setter
     def use_tde(self, value: bool) -> None:
         self.fc.use_tde = value  # validated there: a bool, not a string such as 'False'
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
-        # Checkpoints written before the classifier moved into ``fc`` (mmtde < 0.1.0 dev
-        # builds) keep ``weight`` and ``feat_ema.*`` directly under the head.
-        for key in ('weight', 'feat_ema.d', 'feat_ema.num_updates'):
-            if prefix + key in state_dict and prefix + 'fc.' + key not in state_dict:
-                state_dict[prefix + 'fc.' + key] = state_dict.pop(prefix + key)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """The pooled feature of the last stage, shape (N, in_channels)."""

@@ -1,7 +1,10 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 from .bbox_heads import CausalNormClassifier, CausalNormShared2FCBBoxHead
-from .tde_cascade_roi_head import (StageProbabilityMeanMixin, TDECascadeRoIHead,
-                                   TDEHybridTaskCascadeRoIHead)
+from .tde_cascade_roi_head import (
+    StageProbabilityMeanMixin,
+    TDECascadeRoIHead,
+    TDEHybridTaskCascadeRoIHead,
+)
 
 __all__ = [
     'CausalNormClassifier', 'CausalNormShared2FCBBoxHead', 'StageProbabilityMeanMixin',

@@ -1,4 +1,5 @@
+from .class_check_hook import ClassCheckHook
 from .ema_feature_hook import EMAFeatureHook
 from .rng_state_hook import RNGStateHook
 
-__all__ = ['EMAFeatureHook', 'RNGStateHook']
+__all__ = ['ClassCheckHook', 'EMAFeatureHook', 'RNGStateHook']

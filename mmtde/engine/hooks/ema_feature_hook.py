@@ -9,8 +9,6 @@ from mmengine.registry import HOOKS
 
 from mmtde.functional import CausalNormLinear, MovingAverageFeature, check_mu
 
-from ..checkpoint import register_checkpoint_safe_globals
-
 
 def _bare(model: torch.nn.Module) -> torch.nn.Module:
     """The model itself, without mmengine's (DDP / FSDP) wrapper."""
@@ -27,6 +25,10 @@ class EMAFeatureHook(Hook):
     would pick, and warns when batches with non-finite features were left out of ``d``. The
     heads update ``d`` themselves (sum and count all-reduced across ranks), so a config that
     forgets this hook still trains a valid ``d`` with the head's own ``mu``.
+
+    The name is historical: ``d <- mu d + mean(x)`` is not an exponential moving average
+    (there is no ``1 - mu``), see :class:`MovingAverageFeature`. In configs, ``mu`` is this
+    hook's setting; the heads' own ``mu`` is only the default of runs without it.
 
     Args:
         mu (float, optional): Constant momentum (0.9 for CIFAR-LT, 0.9998 for LVIS). None keeps
@@ -58,9 +60,6 @@ class EMAFeatureHook(Hook):
         return [m for m in _bare(model).modules() if isinstance(m, MovingAverageFeature)]
 
     def before_run(self, runner) -> None:
-        # Resuming happens after before_run: make mmengine checkpoints loadable with
-        # torch.load(weights_only=True) first.
-        register_checkpoint_safe_globals()
         if not self.feature_modules(runner.model):
             raise RuntimeError(
                 f'EMAFeatureHook found no moving-average feature in {type(runner.model).__name__}:'
@@ -93,51 +92,6 @@ class EMAFeatureHook(Hook):
                     f'would average their log-probabilities instead of their probabilities. '
                     f"Use roi_head=dict(type='{fix}', ...) (custom_imports mmtde.det)")
 
-    # The class checks run per loop, not in before_run: Runner.test() calls before_run too, and
-    # reading runner.train_dataloader there would build the whole training set (which an
-    # evaluation-only machine may not have).
-    def before_train(self, runner) -> None:
-        self._check_num_classes(runner, runner.train_dataloader, 'training')
-        self._check_class_counts(runner)
-
-    @staticmethod
-    def _check_class_counts(runner) -> None:
-        """The evaluated split must describe the training subset (many / medium / few)."""
-        train = getattr(runner.train_dataloader, 'dataset', None)
-        val_loop = getattr(runner, '_val_loop', None)
-        val = getattr(getattr(val_loop, 'dataloader', None), 'dataset', None)
-        counts = [(getattr(d, 'metainfo', None) or {}).get('class_counts') for d in (train, val)]
-        if None in counts or counts[0] == counts[1]:
-            return
-        raise ValueError(
-            f'the training set {type(train).__name__} has class counts {counts[0][:5]}... but the '
-            f'validation set {type(val).__name__} describes {counts[1][:5]}..., so many / medium '
-            f'/ few would be scored against the wrong subset. Give every split the same '
-            f'imbalance_factor, seed, n_max and heldout_per_class (e.g. --cfg-options '
-            f'train_dataloader.dataset.heldout_per_class=50 '
-            f'val_dataloader.dataset.heldout_per_class=50 '
-            f'test_dataloader.dataset.heldout_per_class=50)')
-
-    def before_val(self, runner) -> None:
-        self._check_num_classes(runner, runner.val_dataloader, 'validation')
-
-    def before_test(self, runner) -> None:
-        self._check_num_classes(runner, runner.test_dataloader, 'test')
-
-    @staticmethod
-    def _check_num_classes(runner, dataloader, role: str) -> None:
-        """Fail before the first step when a TDE head and the loop's data disagree."""
-        dataset = getattr(dataloader, 'dataset', None)
-        classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
-        if not classes:
-            return
-        for name, module in _bare(runner.model).named_modules():
-            if isinstance(module, CausalNormLinear) and module.num_classes != len(classes):
-                raise ValueError(
-                    f'{name}: the TDE classifier scores {module.num_classes} classes but the '
-                    f'{role} set {type(dataset).__name__} has {len(classes)}; set '
-                    f'num_classes={len(classes)} in the head config')
-
     def current_mu(self, runner) -> Optional[float]:
         """The momentum for the coming epoch, or None to keep the heads' own."""
         if self.mu_policy == 'constant':
@@ -155,7 +109,7 @@ class EMAFeatureHook(Hook):
         if mu is None:
             return
         for module in self.feature_modules(runner.model):
-            module.mu = check_mu(mu)
+            module.mu = mu  # validated there
         runner.message_hub.update_scalar('train/tde_mu', mu)
         runner.logger.info(f'EMAFeatureHook: epoch {runner.epoch + 1} uses mu={mu:.6g}')
 

@@ -24,8 +24,8 @@ def test_output_shape_and_post_relu():
 
 
 def test_registry_and_gap_neck_give_128d_feature():
-    from mmpretrain.registry import MODELS
     import mmpretrain.models  # noqa: F401  (registers the neck)
+    from mmpretrain.registry import MODELS
     model = MODELS.build(dict(type='BBNResNet32'))
     neck = MODELS.build(dict(type='GlobalAveragePooling'))
     feat = neck(model(torch.randn(2, 3, 32, 32)))

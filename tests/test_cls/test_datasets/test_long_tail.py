@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 from mmengine.dataset import BaseDataset
 
-from mmtde.cls.datasets import (LongTailMixin, check_imbalance_factor, long_tail_counts,
-                                long_tail_indices, plan_long_tail)
+from mmtde.cls.datasets import (
+    LongTailMixin,
+    check_imbalance_factor,
+    long_tail_counts,
+    long_tail_indices,
+    plan_long_tail,
+)
 
 
 def test_cifar10_if100_counts_match_the_paper():

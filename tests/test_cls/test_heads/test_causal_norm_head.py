@@ -142,11 +142,3 @@ def test_deepcopy_keeps_state():
     head = train_steps(build_head())
     clone = copy.deepcopy(head)
     assert torch.equal(clone.fc.feat_ema.d, head.fc.feat_ema.d)
-
-
-def test_loads_checkpoints_of_the_flat_layout():
-    head = train_steps(build_head())
-    flat = {k.replace('fc.', '', 1): v for k, v in head.state_dict().items()}
-    fresh = build_head()
-    fresh.load_state_dict(flat)
-    assert torch.equal(fresh.fc.feat_ema.d, head.fc.feat_ema.d)

@@ -172,7 +172,8 @@ def test_update_needs_the_features_of_the_same_rois():
 
 
 def expected_probs(head, x, alpha):
-    """METHOD.md sec. 4 written out: p = softmax(y), q = softmax(TDE), background exempted."""
+    """Background-exempted inference (README, "Method in one screen") written out:
+    p = softmax(y), q = softmax(TDE), background exempted."""
     w, d = head.fc_cls.weight, head.fc_cls.feat_ema.d
     # softmax in float64: in float32, 1 - q_bg itself loses digits when q_bg is near 1
     p = causal_norm_logits(x, w, K, 16.0, 1 / 32).double().softmax(-1)

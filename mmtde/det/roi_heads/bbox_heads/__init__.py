@@ -1,5 +1,4 @@
 # Copyright (c) mmtde contributors. All rights reserved.
-from .causal_norm_bbox_head import CausalNormShared2FCBBoxHead
-from .causal_norm_classifier import CausalNormClassifier
+from .causal_norm_bbox_head import CausalNormClassifier, CausalNormShared2FCBBoxHead
 
 __all__ = ['CausalNormClassifier', 'CausalNormShared2FCBBoxHead']

@@ -1,4 +1,19 @@
 # Copyright (c) mmtde contributors. All rights reserved.
+"""The TDE bbox head; the path of a RoI feature through training and testing is all here.
+
+``x`` is what mmdet's ``fc_cls`` receives: the post-ReLU output of the shared fcs, (N, D).
+
+* train: :meth:`CausalNormClassifier.forward` returns the causal-norm logits ``y`` (C + 1 rows,
+  background last) for mmdet's cross-entropy and keeps ``x``; mmdet then calls
+  :meth:`CausalNormShared2FCBBoxHead.loss_and_target`, where the RoI labels become known, and
+  the foreground rows of ``x`` go into ``d`` (:meth:`CausalNormClassifier.update_feature`).
+  ``x`` is kept between the two calls because mmdet passes features to the first only.
+* test: :meth:`CausalNormClassifier.forward` returns ``log`` of the background-exempted TDE
+  probabilities, so the softmax in mmdet's ``predict_by_feat`` gives exactly them (cascades:
+  :class:`~mmtde.det.roi_heads.TDECascadeRoIHead` averages the stages' probabilities).
+
+The maths is in :mod:`mmtde.functional`.
+"""
 from typing import List, Optional
 
 import torch
@@ -8,7 +23,57 @@ from mmdet.registry import MODELS
 from mmengine.config import ConfigDict
 from torch import Tensor
 
-from .causal_norm_classifier import CausalNormClassifier
+from mmtde.functional import CausalNormLinear, background_exempted_log_probs, normalize_feature
+
+
+class CausalNormClassifier(CausalNormLinear):
+    """``fc_cls`` of the TDE bbox head: causal-norm logits over C + 1 rows and ``d``.
+
+    It stands in for mmdet's ``Linear(D, C + 1)``, so the host's ``forward`` runs unchanged;
+    mode decides what it returns because mmdet calls the same ``forward`` for the loss and for
+    prediction (see the module docstring). Arguments are those of :class:`CausalNormLinear`
+    (``out_features`` = C + 1).
+    """
+
+    num_extra_rows = 1  # background
+    # The last train-mode input, until loss_and_target folds its foreground rows into d.
+    _train_feature: Optional[Tensor] = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Scores of shape (N, C + 1), float32: logits (train) or log-probabilities (eval).
+
+        Args:
+            x (Tensor): Classifier input (the post-ReLU RoI feature), shape (N, D).
+        """
+        x_hat = normalize_feature(x, self.num_head)
+        logits = self.logits_at(x_hat, 0.0)
+        if self.training:
+            self._train_feature = x.detach()
+            return logits
+        alpha = self.test_alpha()
+        if alpha == 0:
+            return logits
+        return background_exempted_log_probs(logits,
+                                             self.tde_from_logits(logits, x_hat, alpha))
+
+    def update_feature(self, foreground: Tensor) -> Tensor:
+        """Fold the foreground rows of the last training input into ``d``.
+
+        Args:
+            foreground (Tensor): Bool mask (N,) over the rows of the last train-mode input.
+
+        Returns:
+            Tensor: 0-dim bool, whether ``d`` changed (False when the global batch has no
+            foreground RoI); ``bool()`` of it waits for the device.
+        """
+        feature, self._train_feature = self._train_feature, None
+        if feature is None or feature.shape[0] != foreground.numel():
+            got = 'none' if feature is None else f'{feature.shape[0]} rows'
+            raise RuntimeError(
+                f'update_feature needs the features of the {foreground.numel()} RoIs just '
+                f'classified in train mode, but the last train-mode forward kept {got}: call '
+                f'the bbox head forward and its loss_and_target on the same RoIs, in order.')
+        return self.feat_ema.update(feature, foreground.to(feature.device))
 
 
 def _overrides(cfg: dict, name: str) -> bool:
@@ -39,8 +104,8 @@ class CausalNormShared2FCBBoxHead(Shared2FCBBoxHead):
         gamma (float): Offset in ``w / (|w| + gamma)``. Defaults to 1/32.
         alpha (float): TDE strength at test time (paper, LVIS: 1.5). Defaults to 1.5.
         use_tde (bool): Apply TDE at test time. Defaults to True.
-        mu (float): Momentum of ``d``; the ``EMAFeatureHook`` may override it. Defaults to
-            0.9998.
+        mu (float): Momentum of ``d`` for runs without the ``EMAFeatureHook``, which sets it
+            every epoch (configs set ``mu`` there). Defaults to 0.9998.
         **kwargs: Passed to mmdet's ``Shared2FCBBoxHead`` (``num_classes``,
             ``fc_out_channels``, ``loss_cls``, ...).
     """
