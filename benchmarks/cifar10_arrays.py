@@ -24,6 +24,7 @@ from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from mmtde.cls.datasets import LongTailMixin, count_labels
+
 # The readers live in the package (the emoji LVIS generator uses them for backgrounds); the
 # names stay importable from here for the benchmark scripts.
 from mmtde.datagen.cifar10 import CLASSES, NPZ_NAME, TARBALL, find_source, prepare_cifar10  # noqa: F401

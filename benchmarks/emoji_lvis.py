@@ -30,8 +30,7 @@ import time
 from typing import Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+sys.path.insert(0, REPO)  # this checkout's mmtde first
 
 CONFIGS = osp.join(REPO, 'configs', 'emoji_lvis')
 STEM = 'mask-rcnn_r18-c32_fpn_{}800i_emoji-lvis.py'
@@ -93,7 +92,10 @@ def train(method: str, seed: int, work_dir: str, cfg_options: List[str]) -> floa
     before = (_read_json(partial_file) or dict(seconds=0.0))['seconds']
     start = time.time()
     with open(osp.join(work_dir, 'train_stdout.log'), 'a') as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        # this checkout's mmtde first, as tools/dist_train.sh does
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            p for p in (REPO, os.environ.get('PYTHONPATH')) if p))
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         while True:
             try:
                 proc.wait(timeout=10)
@@ -122,10 +124,10 @@ def score(method: str, seed: int, work_dir: str, split: str, alpha: Optional[flo
     cached = _read_json(osp.join(work_dir, f'eval_{tag}.json'))
     if cached is not None:
         return cached
+    from mmengine.config import DictAction
     from mmengine.runner import Runner
 
     from mmtde.utils.setup_env import load_config, prepare_cfg
-    from mmengine.config import DictAction
     cfg = load_config(osp.join(CONFIGS, METHODS[method][0]))
     options = argparse.Namespace(options=None)
     DictAction(option_strings=[], dest='options')(None, options, cfg_options)

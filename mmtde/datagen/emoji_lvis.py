@@ -45,7 +45,8 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
-#: The committed class list and LVIS v1 shape (see tools/dataset_converters/make_emoji_lvis_classes.py).
+#: The committed class list and LVIS v1 shape (made by
+#: tools/dataset_converters/make_emoji_lvis_classes.py).
 CLASS_LIST = osp.join(osp.dirname(osp.abspath(__file__)), 'emoji_lvis_classes.json')
 STYLES = ('noto', 'openmoji')
 GLYPH_PPEM = 109  # Noto's colour bitmaps exist at 109 ppem only

@@ -4,9 +4,10 @@
 Importing this package registers the TDE bbox head and cascade / HTC RoI heads in
 ``mmdet.registry.MODELS`` (with ``BBoxHeadEQLV2Loss``, a usable EQLv2 baseline), the
 ``EmojiLVISDataset`` in ``mmdet.registry.DATASETS``, ``StrictLVISMetric`` and the hooks
-(``mmtde.engine``) in mmengine's root registries, and adds mmengine's checkpoint contents to torch's ``weights_only``
-allow-list (see :mod:`mmtde.engine.checkpoint`): mmdet's own ``tools/test.py`` and
-``init_detector`` then load checkpoints under torch >= 2.6, which downstream projects rely on.
+(``mmtde.engine``) in mmengine's root registries, and adds mmengine's checkpoint contents to
+torch's ``weights_only`` allow-list (see :mod:`mmtde.engine.checkpoint`): mmdet's own
+``tools/test.py`` and ``init_detector`` then load checkpoints under torch >= 2.6, which
+downstream projects rely on.
 """
 from mmtde import engine
 

@@ -18,7 +18,7 @@ except el.FontError as exc:
     FONTS = str(exc)
 
 N = 6
-SMOKE = [f'train_cfg.max_iters=2', f'model.roi_head.bbox_head.num_classes={N}',
+SMOKE = ['train_cfg.max_iters=2', f'model.roi_head.bbox_head.num_classes={N}',
          f'model.roi_head.mask_head.num_classes={N}', f'train_dataloader.dataset.num_classes={N}',
          f'test_dataloader.dataset.num_classes={N}', 'train_dataloader.batch_size=2',
          'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',

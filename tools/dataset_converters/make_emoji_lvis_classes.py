@@ -18,8 +18,7 @@ import unicodedata
 
 import numpy as np
 
-from mmtde.datagen.emoji_lvis import (CLASS_LIST, STYLES, find_fonts, load_fonts,
-                                      render_glyph)
+from mmtde.datagen.emoji_lvis import CLASS_LIST, STYLES, find_fonts, load_fonts, render_glyph
 
 BLOCKS = ((0x1F300, 0x1F5FF), (0x1F680, 0x1F6FF), (0x1F900, 0x1F9FF), (0x1FA70, 0x1FAFF),
           (0x2600, 0x27BF))
@@ -46,7 +45,8 @@ NOT_OBJECTS = (
     'ASTERISK', 'EXCLAMATION', 'QUESTION', 'PLUS', 'MINUS', 'DIVISION', 'MULTIPLICATION',
     'INFINITY', 'RECYCLING', 'FLEUR', 'TRIDENT', 'BEAMING', 'HUGGING', 'TOP HAT', 'BUST',
     'MEDIUM', 'LARGE', 'SMALL', 'DIAMOND WITH', 'SHAPE', 'TRIANGLE', 'LOOP', 'ON WITH',
-    'PART ALTERNATION', 'ORTHODOX', 'CRESCENT', 'DHARMA', 'OM', 'MENORAH', 'KAABA', 'HIGH VOLTAGE', 'STAR', 'NO',
+    'PART ALTERNATION', 'ORTHODOX', 'CRESCENT', 'DHARMA', 'OM', 'MENORAH', 'KAABA',
+    'HIGH VOLTAGE', 'STAR', 'NO',
     'CANCELLATION', 'PEDESTRIAN', 'BICEPS', 'INDEX', 'BACKHAND', 'PASSPORT', 'LEFT LUGGAGE',
     'CUSTOMS', 'RESTROOM', 'EYES', 'SUIT', 'WORSHIP', 'VIBRATION', 'CINEMA', 'MENS', 'WOMENS',
     'TOILET', 'WC', 'POTABLE', 'LITTER', 'SMOKING', 'CROSSING', 'OFF', 'SUNRISE', 'SUNSET',
