@@ -56,6 +56,8 @@ def parse_args(argv=None):
     parser.add_argument('--alphas', type=float, nargs='+',
                         default=[0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0],
                         help='alphas tried on the held-out split')
+    parser.add_argument('--diagnose', type=int, metavar='SEED',
+                        help='only explain the trained causal-norm model of SEED (see diagnose)')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='key=value options for every training and test (e.g. '
                         'train_cfg.max_iters=20 for a smoke run)')
@@ -111,16 +113,23 @@ def train(method: str, seed: int, work_dir: str, cfg_options: List[str]) -> floa
     return seconds
 
 
+def _last_checkpoint(work_dir: str) -> str:
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()  # the final one once train() has returned
+
+
 def score(method: str, seed: int, work_dir: str, split: str, alpha: Optional[float],
-          data_root: str, cfg_options: List[str], boxes_only: bool = False) -> dict:
+          data_root: str, cfg_options: List[str], boxes_only: bool = False,
+          checkpoint: Optional[str] = None, tag_suffix: str = '') -> dict:
     """Test the final checkpoint on ``split`` (``val`` or ``heldout``), once; cached.
 
     ``boxes_only`` (the held-out alpha sweep) drops the mask branch and evaluates boxes with
-    faster-coco-eval (equal to lvis-api's box AP, tested): with exhaustive negatives lvis-api
-    scores every class on every image, which makes a full bbox + segm test take minutes.
+    faster-coco-eval (equal to lvis-api's box AP, tested): a full bbox + segm test runs the
+    mask head on 300 detections an image and takes minutes. ``checkpoint`` replaces the
+    training's last one (``tag_suffix`` names its results).
     """
     tag = f'{split}' + ('' if alpha is None else f'_alpha{alpha:g}') + \
-        ('_boxes' if boxes_only else '')
+        ('_boxes' if boxes_only else '') + tag_suffix
     cached = _read_json(osp.join(work_dir, f'eval_{tag}.json'))
     if cached is not None:
         return cached
@@ -132,8 +141,7 @@ def score(method: str, seed: int, work_dir: str, split: str, alpha: Optional[flo
     options = argparse.Namespace(options=None)
     DictAction(option_strings=[], dest='options')(None, options, cfg_options)
     cfg.merge_from_dict(options.options or {})
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        ckpt = f.read().strip()  # the final one: train() returned
+    ckpt = checkpoint or _last_checkpoint(work_dir)
     ann = osp.join(data_root, 'annotations', f'lvis_v1_{split}.json')
     cfg.work_dir = osp.join(work_dir, f'test_{tag}')
     cfg.load_from = ckpt
@@ -183,6 +191,44 @@ def run_seed(seed: int, args) -> Dict[str, dict]:
                 train_seconds=seconds, alpha=alpha)
         rows['tde_heldout']['heldout_bbox_AP_by_alpha'] = sweep
     return rows
+
+
+def diagnose(seed: int, args) -> dict:
+    """What TDE does to one causal-norm checkpoint, for explaining (not choosing) alpha: val box
+    AP against alpha with the training-time d and with d re-estimated from the final weights
+    (``tools/reestimate_d.py``, one pass over the training split, same mu), the cosine between
+    the two d per head, and the training's mean cos(x, d) logged by ``EMAFeatureHook``."""
+    import torch
+    work_dir = osp.join(args.work_dir, f'seed{seed}', 'causalnorm')
+    config = osp.join(CONFIGS, METHODS['causalnorm'][0])
+    ckpt = _last_checkpoint(work_dir)
+    reest = osp.join(work_dir, 'd_reestimated.pth')
+    if not osp.isfile(reest):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            p for p in (REPO, os.environ.get('PYTHONPATH')) if p))
+        subprocess.run([sys.executable, osp.join(REPO, 'tools', 'reestimate_d.py'), config, ckpt,
+                        '--out', reest, '--cfg-options', 'train_dataloader.sampler.type='
+                        'DefaultSampler', 'train_dataloader.sampler.shuffle=False',
+                        *args.cfg_options], check=True, env=env)
+    curves = {}
+    for name, path, suffix in (('training d', None, ''), ('re-estimated d', reest, '_dreest')):
+        curves[name] = {a: score('causalnorm', seed, work_dir, 'val', a, args.data_root,
+                                 args.cfg_options, boxes_only=True, checkpoint=path,
+                                 tag_suffix=suffix)['bbox_AP'] for a in args.alphas}
+    ds = []
+    for path in (ckpt, reest):
+        state = torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+        ds.append(next(v for k, v in state.items() if k.endswith('feat_ema.d')))
+    heads = [torch.nn.functional.cosine_similarity(a, b, dim=0).item()
+             for a, b in zip(ds[0].chunk(2), ds[1].chunk(2))]
+    with open(osp.join(work_dir, 'train_stdout.log')) as f:
+        logged = [line.split('over the epoch = ')[1].split(',')[0] for line in f
+                  if 'mean cos(x, d) over the epoch' in line]
+    result = dict(val_bbox_AP_by_alpha=curves, cos_d_train_vs_reestimated_per_head=heads,
+                  train_mean_cos_logged=[float(v) for v in logged])
+    _write_json(osp.join(work_dir, 'diagnostics.json'), result)
+    print(f'[bench] diagnostics seed {seed}: {json.dumps(result)}', flush=True)
+    return result
 
 
 def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_dir: str):
@@ -252,6 +298,9 @@ def main(argv=None):
     with open(osp.join(args.data_root, 'annotations', 'lvis_v1_train.json')) as f:
         counts = {c['name']: c['image_count'] for c in json.load(f)['categories']}
     os.makedirs(args.work_dir, exist_ok=True)
+    if args.diagnose is not None:
+        diagnose(args.diagnose, args)
+        return
     out = osp.join(args.work_dir, 'results.json')
     results = {int(k): v for k, v in (_read_json(out) or {}).items()}
     for seed in args.seeds:

@@ -63,3 +63,12 @@ def test_benchmark_trains_scores_summarises_and_resumes(tmp_path):
     bench.main(argv)
     assert logs == {m: os.path.getmtime(osp.join(work, 'seed0', m, 'train_stdout.log'))
                     for m in ('ce', 'causalnorm')}
+    # the diagnostics: val box AP against alpha with the training d and a re-estimated one
+    bench.main(argv + ['--diagnose', '0'])
+    with open(osp.join(work, 'seed0', 'causalnorm', 'diagnostics.json')) as f:
+        diag = json.load(f)
+    assert set(diag['val_bbox_AP_by_alpha']) == {'training d', 're-estimated d'}
+    assert all(set(map(float, c)) == {0.0, 2.0} for c in diag['val_bbox_AP_by_alpha'].values())
+    assert len(diag['cos_d_train_vs_reestimated_per_head']) == 2
+    assert all(-1 <= c <= 1 for c in diag['cos_d_train_vs_reestimated_per_head'])
+    assert len(diag['train_mean_cos_logged']) == 1  # one "epoch" in an iteration-based loop
