@@ -77,6 +77,12 @@ def _write_json(path: str, data) -> None:
     os.replace(path + '.tmp', path)
 
 
+def _checkout_env() -> dict:
+    """The environment for the tools: this checkout's mmtde first, as tools/dist_train.sh does."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (REPO, os.environ.get('PYTHONPATH')) if p))
+
+
 def train(method: str, seed: int, work_dir: str, cfg_options: List[str]) -> float:
     """Train one method with tools/train.py (resuming if interrupted); its wall seconds."""
     done = _read_json(osp.join(work_dir, 'train_time.json'))
@@ -94,10 +100,7 @@ def train(method: str, seed: int, work_dir: str, cfg_options: List[str]) -> floa
     before = (_read_json(partial_file) or dict(seconds=0.0))['seconds']
     start = time.time()
     with open(osp.join(work_dir, 'train_stdout.log'), 'a') as log:
-        # this checkout's mmtde first, as tools/dist_train.sh does
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            p for p in (REPO, os.environ.get('PYTHONPATH')) if p))
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_checkout_env())
         while True:
             try:
                 proc.wait(timeout=10)
@@ -204,12 +207,10 @@ def diagnose(seed: int, args) -> dict:
     ckpt = _last_checkpoint(work_dir)
     reest = osp.join(work_dir, 'd_reestimated.pth')
     if not osp.isfile(reest):
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            p for p in (REPO, os.environ.get('PYTHONPATH')) if p))
         subprocess.run([sys.executable, osp.join(REPO, 'tools', 'reestimate_d.py'), config, ckpt,
                         '--out', reest, '--cfg-options', 'train_dataloader.sampler.type='
                         'DefaultSampler', 'train_dataloader.sampler.shuffle=False',
-                        *args.cfg_options], check=True, env=env)
+                        *args.cfg_options], check=True, env=_checkout_env())
     curves = {}
     for name, path, suffix in (('training d', None, ''), ('re-estimated d', reest, '_dreest')):
         curves[name] = {}
