@@ -1,13 +1,76 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """CIFAR-10-LT and CIFAR-100-LT on top of mmpretrain's official CIFAR datasets."""
+import hashlib
+import os
+import os.path as osp
 import pickle
 from typing import List, Optional
 
+import numpy as np
+from mmengine import dist
 from mmengine.fileio import exists, get, join_path
+from mmengine.logging import MMLogger
 from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.registry import DATASETS
 
+from mmtde.datagen.cifar10 import find_source, prepare_cifar10
+
 from .long_tail import LongTailMixin, count_labels
+
+
+def cifar10_cache_dir(source: str) -> str:
+    """Where the decoded arrays of the CIFAR-10 copy at ``source`` are kept: under
+    ``$MMTDE_CACHE`` (default ``~/.cache/mmtde``), keyed by the copy's path and mtime so that
+    another (or a changed) copy is decoded again."""
+    root = os.environ.get('MMTDE_CACHE') or osp.join(
+        os.environ.get('XDG_CACHE_HOME') or osp.join(osp.expanduser('~'), '.cache'), 'mmtde')
+    source = osp.abspath(source)
+    key = hashlib.sha1(f'{source}:{os.stat(source).st_mtime_ns}'.encode()).hexdigest()[:12]
+    return osp.join(root, 'cifar10', key)
+
+
+class _CIFAR10AnyCopy(CIFAR10):
+    """mmpretrain's CIFAR-10, which also reads the copies that are not the official pickles.
+
+    With no official ``cifar-10-batches-py`` under ``data_root`` but an image-folder copy
+    (``train/<class>/*.jpg``, ``test/<class>/*.jpg``), its ``cifar10-jpeg.tar.gz`` or a
+    ``cifar10-uint8.npz``, the images are decoded once (rank 0 first) into uint8 RGB arrays
+    cached by :func:`cifar10_cache_dir` and served from memory exactly as the host serves the
+    pickles (HWC RGB, the same configs and data preprocessor), in the copy's sorted file order.
+    Without either, the host's behaviour stands (download, or its error).
+    """
+
+    def _copy_source(self) -> Optional[str]:
+        """The non-official copy to read, or None to leave the data to the host."""
+        root = self.data_prefix['root']
+        if self._check_integrity():
+            return None
+        try:
+            kind, path = find_source(root)
+        except FileNotFoundError:
+            return None
+        return None if kind == 'official' else path
+
+    def _copy_arrays(self, path: str):
+        root, cache = self.data_prefix['root'], cifar10_cache_dir(path)
+        if dist.is_main_process():
+            prepare_cifar10(root, cache)  # decodes once; the other ranks wait, then read it
+        dist.barrier()
+        return np.load(prepare_cifar10(root, cache))
+
+    def load_data_list(self) -> List[dict]:
+        path = self._copy_source()
+        if path is None:
+            return super().load_data_list()
+        split = 'train' if self.split == 'train' else 'test'
+        with self._copy_arrays(path) as arrays:
+            imgs, labels = arrays[f'{split}_x'], arrays[f'{split}_y']
+            self._copy_train_labels = arrays['train_y']
+        MMLogger.get_current_instance().info(
+            f'{type(self).__name__}: no official cifar-10-batches-py in '
+            f'{self.data_prefix["root"]!r}; reading the copy {path} ({len(labels)} {split} '
+            f'images, decoded once and cached)')
+        return [dict(img=img, gt_label=int(y)) for img, y in zip(imgs, labels)]
 
 
 class _CifarLongTail(LongTailMixin):
@@ -27,6 +90,9 @@ class _CifarLongTail(LongTailMixin):
         super().__init__(data_root=data_root, split=host_split, **kwargs)
 
     def _train_class_sizes(self) -> Optional[List[int]]:
+        copy_labels = getattr(self, '_copy_train_labels', None)  # read from a copy
+        if copy_labels is not None:
+            return count_labels(copy_labels, len(self._metainfo['classes']))
         # The host checked the integrity of the train and test batches before loading either,
         # so the training labels are at hand for a test split too.
         labels = []
@@ -40,16 +106,19 @@ class _CifarLongTail(LongTailMixin):
 
 
 @DATASETS.register_module()
-class CIFAR10LT(_CifarLongTail, CIFAR10):
+class CIFAR10LT(_CifarLongTail, _CIFAR10AnyCopy):
     """CIFAR-10-LT: the official CIFAR-10 with its training split cut to a long tail.
 
     Class ``c`` keeps ``int(n_max * (1 / IF) ** (c / 9))`` training images (5000 ... 50 for
     IF 100, 12,406 in all), chosen by a seeded permutation; the test split stays the balanced
     official one. Both splits carry the training ``class_counts`` in their metainfo. Data is
-    read (and with ``download=True`` fetched) by mmpretrain's :class:`CIFAR10`.
+    read (and with ``download=True`` fetched) by mmpretrain's :class:`CIFAR10`; where
+    ``data_root`` holds no official pickles but an image-folder copy, its
+    ``cifar10-jpeg.tar.gz`` or a ``cifar10-uint8.npz``, that copy is decoded once, cached and
+    served from memory the same way (same config, no per-image decoding).
 
     Args:
-        data_root (str): Folder holding ``cifar-10-batches-py``.
+        data_root (str): Folder holding ``cifar-10-batches-py`` (or one of the copies above).
         split (str): ``'train'`` (subsampled), ``'heldout'`` or ``'test'``.
             Defaults to ``'train'``.
         imbalance_factor (float): IF, largest over smallest class, >= 1. Defaults to 100.

@@ -135,3 +135,70 @@ def test_heldout_split_is_balanced_disjoint_and_shares_the_counts(cifar10_root):
 def test_bad_heldout_arguments(cifar10_root, kwargs, match):
     with pytest.raises(ValueError, match=match):
         CIFAR10LT(data_root=cifar10_root, imbalance_factor=10, download=False, **kwargs)
+
+
+CLASSES10 = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship',
+             'truck')
+
+
+@pytest.fixture
+def cifar10_folder_copy(tmp_path, monkeypatch):
+    """An image-folder copy (lossless PNG, 20 train / 4 test images a class) and its tarball;
+    the decoded arrays are cached under a temporary MMTDE_CACHE."""
+    import tarfile
+
+    import cv2
+    monkeypatch.setenv('MMTDE_CACHE', str(tmp_path / 'cache'))
+    root = tmp_path / 'folder'
+    rng = np.random.default_rng(3)
+    for split, n in (('train', 20), ('test', 4)):
+        for cls in CLASSES10:
+            (root / split / cls).mkdir(parents=True)
+            for i in range(n):
+                img = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                cv2.imwrite(str(root / split / cls / f'{i:04d}.png'), img)
+    packed = tmp_path / 'packed'
+    packed.mkdir()
+    with tarfile.open(packed / 'cifar10-jpeg.tar.gz', 'w:gz') as tar:
+        tar.add(root / 'train', arcname='train')
+        tar.add(root / 'test', arcname='test')
+    return root, packed
+
+
+@pytest.mark.parametrize('copy', ['folder', 'tarball'])
+def test_cifar10lt_reads_an_image_folder_copy_like_image_folder_lt(cifar10_folder_copy, copy):
+    """No official pickles: the same config reads the copy from memory, and gives the images,
+    labels and long-tailed subset that ImageFolderLT + LoadImageFromFile give (RGB)."""
+    folder, packed = cifar10_folder_copy
+    root = str(folder if copy == 'folder' else packed)
+    ds = DATASETS.build(dict(type='CIFAR10LT', data_root=root, split='train',
+                             imbalance_factor=10, seed=1, download=False))
+    ref = DATASETS.build(dict(type='ImageFolderLT', data_root=str(folder), split='train',
+                              imbalance_factor=10, seed=1,
+                              pipeline=[dict(type='LoadImageFromFile')]))
+    assert ds.class_counts == ref.class_counts == long_tail_counts(20, 10, 10)
+    assert len(ds) == len(ref)
+    for i in range(len(ds)):
+        info, want = ds.get_data_info(i), ref[i]
+        assert info['gt_label'] == want['gt_label']
+        np.testing.assert_array_equal(info['img'], want['img'][..., ::-1])  # cv2 reads BGR
+    test = CIFAR10LT(data_root=root, split='test', imbalance_factor=10, seed=1, download=False)
+    assert np.bincount(_labels(test)).tolist() == [4] * 10
+    assert test.class_counts == ds.class_counts
+
+
+def test_cifar10lt_decodes_a_copy_once(cifar10_folder_copy, monkeypatch):
+    from mmtde.datagen import cifar10 as readers
+    folder, _ = cifar10_folder_copy
+    first = CIFAR10LT(data_root=str(folder), split='test', imbalance_factor=10, download=False)
+
+    def refuse(root):
+        raise AssertionError(f'{root} decoded a second time')
+    monkeypatch.setattr(readers, '_from_folder', refuse)
+    again = CIFAR10LT(data_root=str(folder), split='test', imbalance_factor=10, download=False)
+    np.testing.assert_array_equal(first.get_data_info(7)['img'], again.get_data_info(7)['img'])
+
+
+def test_cifar10lt_without_any_copy_keeps_the_hosts_error(tmp_path):
+    with pytest.raises(RuntimeError, match='download=True'):
+        CIFAR10LT(data_root=str(tmp_path), split='train', download=False)
