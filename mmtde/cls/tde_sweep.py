@@ -89,17 +89,23 @@ def mean_cosine(head, feats: torch.Tensor) -> torch.Tensor:
     return head.fc.cosine(feats.to(head.fc.weight.device)).mean(dim=1)
 
 
+def best_value(rows: List[Dict], param: str, key: str = 'top1') -> float:
+    """The ``row[param]`` with the best ``key``; ties go to the smallest value (the weakest
+    correction)."""
+    best = max(rows, key=lambda r: (r.get(key, -math.inf), -r[param]))
+    return best[param]
+
+
 def recommend_alpha(rows: List[Dict], key: str = 'top1') -> float:
     """The ``alpha`` with the best ``key``; ties go to the smallest ``alpha``."""
-    best = max(rows, key=lambda r: (r.get(key, -math.inf), -r['alpha']))
-    return best['alpha']
+    return best_value(rows, 'alpha', key)
 
 
 def format_table(rows: List[Dict], label: str = 'alpha') -> str:
     """Markdown table of the group accuracies; an empty group reads 'no class'."""
     lines = [f'| {label} | overall | many | medium | few | tail |', '|---|---|---|---|---|---|']
     for row in rows:
-        name = row.get('name', f"{row['alpha']:g}")
+        name = row['name'] if 'name' in row else f"{row['alpha']:g}"
         cells = [f'{row[k]:.2f}' if k in row else 'no class' for k in GROUP_KEYS]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)

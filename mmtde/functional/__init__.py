@@ -1,6 +1,13 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 from .causal_norm import CausalNormLinear, check_hparam
 from .moving_average import MovingAverageFeature, check_mu
+from .posthoc import (
+    adjust_logits,
+    check_correction_tau,
+    log_class_prior,
+    tau_normalize_weight,
+    tau_normalized_logits,
+)
 from .tde import (
     EPS,
     background_exempted_log_probs,
@@ -23,5 +30,6 @@ __all__ = [
     'remove_momentum_effect', 'fold_tde_weight', 'normalized_logits', 'causal_norm_logits',
     'tde_logits', 'head_cosine', 'background_exempted_log_probs', 'moving_average_step',
     'update_moving_average', 'MovingAverageFeature', 'check_mu', 'CausalNormLinear',
-    'check_hparam'
+    'check_hparam', 'adjust_logits', 'check_correction_tau', 'log_class_prior',
+    'tau_normalize_weight', 'tau_normalized_logits'
 ]

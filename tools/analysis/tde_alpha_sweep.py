@@ -14,6 +14,18 @@ refused when it is the test set, as in the CIFAR-LT configs, which validate on t
 test split like the paper: there use ``heldout``, the images a model trained with
 ``train_dataloader.dataset.heldout_per_class=N`` never saw (CIFAR10LT, CIFAR100LT,
 ImageFolderLT), or look at ``test`` on purpose (analysis, not a choice of alpha).
+
+``--posthoc`` compares TDE with the post-hoc baselines on the same checkpoint: alpha, the tau
+of post-hoc logit adjustment (Menon et al. 2021) and the tau of tau-norm (Kang et al. 2020)
+are picked on ``--split`` (``heldout`` or ``val``, never the test set), then every correction
+that applies to the head (printed and in the JSON: TDE needs a ``CausalNormHead``, tau-norm a
+``LinearClsHead``) is scored on the test split, one more feature pass. ``--test-priors``
+(implies ``--posthoc``) scores the shifted test sets of LADE's / SADE's protocol as index
+subsets of those test features (``all``: forward50 ... uniform ... backward50), with the oracle
+row ``logits - log pi_train + log pi_test``. Writes ``corrections.json``::
+
+    python tools/analysis/tde_alpha_sweep.py CONFIG CHECKPOINT --split heldout \
+        --alphas 0 0.5 1 1.5 2 --test-priors all --out-dir work_dirs/sweep
 """
 import argparse
 import copy
@@ -28,6 +40,18 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 
 from mmtde.cls.datasets import LongTailMixin
+from mmtde.cls.posthoc_sweep import (
+    applicable_corrections,
+    check_dataset_order,
+    classifier_kind,
+    comparison_entries,
+    expand_test_priors,
+    format_matrix,
+    pick,
+    score_comparison,
+    shifted_test_sets,
+    sweep_correction,
+)
 from mmtde.cls.tde_sweep import (
     extract_features,
     format_table,
@@ -38,7 +62,6 @@ from mmtde.cls.tde_sweep import (
 )
 from mmtde.engine import register_checkpoint_safe_globals
 from mmtde.evaluation import LongTailAccuracy
-from mmtde.functional import CausalNormLinear
 from mmtde.utils import load_config, model_cfg
 
 
@@ -52,6 +75,19 @@ def parse_args():
                         'test: the test set, for analysis (default: val)')
     parser.add_argument('--alphas', type=float, nargs='+',
                         default=[0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3])
+    parser.add_argument('--posthoc', action='store_true',
+                        help='also pick the logit-adjustment and tau-norm taus on --split and '
+                        'score every applicable correction on the test split')
+    parser.add_argument('--test-priors', nargs='+', metavar='NAME',
+                        help='score these shifted test sets (uniform, forward<IF>, '
+                        'backward<IF>, or all: the protocol\'s 11) instead of the test split '
+                        'as configured; implies --posthoc')
+    parser.add_argument('--la-taus', type=float, nargs='+',
+                        default=[0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3],
+                        help='taus of post-hoc logit adjustment to pick from')
+    parser.add_argument('--taunorm-taus', type=float, nargs='+',
+                        default=[round(0.1 * i, 1) for i in range(21)],
+                        help='taus of the tau-normalised classifier to pick from (linear heads)')
     parser.add_argument('--out-dir', default='work_dirs/tde_alpha_sweep')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -106,6 +142,18 @@ def split_loader_cfg(cfg: Config, split: str) -> dict:
     return loader
 
 
+def test_loader_cfg(cfg: Config, test_priors) -> dict:
+    """The test dataloader that --posthoc scores; shifted sets are drawn from its full split."""
+    test = cfg.get('test_dataloader')
+    if test is None:
+        raise SystemExit(f'{cfg.filename} has no test_dataloader to score the corrections on')
+    if test_priors and test.dataset.get('test_prior') is not None:
+        raise SystemExit(f'test_dataloader.dataset.test_prior={test.dataset.test_prior!r}: '
+                         f'--test-priors draws every shifted set from the full test split, so '
+                         f'remove test_prior from the config (or leave out --test-priors)')
+    return test
+
+
 def training_class_counts(cfg: Config, split: str, dataset) -> list:
     """The training counts the config's evaluator would use for many/medium/few."""
     if split == 'heldout':
@@ -128,27 +176,67 @@ def main():
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    compare = args.posthoc or bool(args.test_priors)
+    if compare and args.split == 'test':
+        raise SystemExit('--posthoc picks alpha and the taus on --split and scores them on the '
+                         'test split; picking them on the test split itself would tune them on '
+                         'it: use --split heldout (or val, where it is not the test set)')
+    try:
+        test_priors = expand_test_priors(args.test_priors or [])
+    except ValueError as err:
+        raise SystemExit(f'--test-priors: {err}')
     loader_cfg = split_loader_cfg(cfg, args.split)  # before any work: it may refuse
+    test_cfg = test_loader_cfg(cfg, test_priors) if compare else None
     from mmpretrain.registry import MODELS
 
     model = MODELS.build(model_cfg(cfg))
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.to(args.device)
-    if not isinstance(getattr(model.head, 'fc', None), CausalNormLinear):
+    kind = classifier_kind(model.head)
+    if kind != 'causal_norm' and not compare:
         raise TypeError(f'{type(model.head).__name__} is not a TDE head: the alpha sweep needs '
-                        f'a CausalNormHead checkpoint')
+                        f'a CausalNormHead checkpoint (--posthoc scores logit adjustment and '
+                        f'tau-norm on this one)')
     loader = Runner.build_dataloader(loader_cfg)
     if args.split == 'test':
         print('note: --split test scores the test set; an alpha chosen here is tuned on it')
     counts = training_class_counts(cfg, args.split, loader.dataset)
+    if compare:
+        test_loader, test_sets = build_test_sets(cfg, test_cfg, test_priors, counts, args.split)
 
     print(f'extracting features of the {args.split} split ({len(loader.dataset)} images) ...')
     feats, labels = extract_features(model, loader)
-    rows = sweep_alpha(model.head, feats, labels, args.alphas, counts)
+    os.makedirs(args.out_dir, exist_ok=True)
+    rows = None
+    if kind == 'causal_norm':
+        rows = sweep_alpha(model.head, feats, labels, args.alphas, counts)
+        write_alpha_sweep(args, model, feats, rows)
+    if compare:
+        compare_corrections(args, model, (feats, labels, counts), rows, test_loader,
+                            test_sets)
+
+
+def build_test_sets(cfg: Config, test_cfg: dict, test_priors, counts, split: str):
+    """The test dataloader of --posthoc and the test sets to score (index subsets of it, or
+    all of it), checked before any feature pass."""
+    loader = Runner.build_dataloader(test_cfg)
+    test_counts = training_class_counts(cfg, 'test', loader.dataset)
+    if list(test_counts) != list(counts):
+        raise SystemExit(f'the test split describes training class counts {test_counts} but the '
+                         f'{split} split {counts}: give every split the same heldout_per_class '
+                         f'(and imbalance_factor, seed)')
+    if not test_priors:
+        return loader, [dict(name='test', indices=None)]
+    try:
+        return loader, shifted_test_sets(loader.dataset, test_priors)
+    except ValueError as err:
+        raise SystemExit(f'--test-priors: {err}')
+
+
+def write_alpha_sweep(args, model, feats, rows) -> None:
+    """The alpha table, the authors' rule, ``alpha_sweep.png`` and ``alpha_sweep.json``."""
     cos = mean_cosine(model.head, feats).mean().item()
     best = recommend_alpha(rows)
-
-    os.makedirs(args.out_dir, exist_ok=True)
     print(format_table(rows))
     print(f'mean cos(x, d) on this split = {cos:.4f}: the rule alpha * mean cos = 1 gives '
           f'alpha = {1 / cos:.3g}' if cos > 0 else 'mean cos(x, d) <= 0 on this split')
@@ -159,6 +247,53 @@ def main():
         json.dump(dict(config=args.config, checkpoint=args.checkpoint, split=args.split,
                        mean_cos=cos, best_alpha=best, rows=rows), f, indent=1)
     print(f'wrote {args.out_dir}/alpha_sweep.png and alpha_sweep.json')
+
+
+def compare_corrections(args, model, selection, alpha_rows, loader, test_sets) -> None:
+    """Pick every applicable correction on the selection split, score all on the test sets."""
+    feats, labels, counts = selection
+    head = model.head
+    applicable, skipped = applicable_corrections(head)
+    sweeps = {'tde': alpha_rows} if alpha_rows is not None else {}
+    for correction, values in (('logit_adjustment', args.la_taus),
+                               ('tau_norm', args.taunorm_taus)):
+        if correction in applicable:
+            sweeps[correction] = sweep_correction(head, feats, labels, correction, values,
+                                                  counts)
+            print(f'{correction} on the {args.split} split:')
+            print(format_table([dict(r, name=f"{r['tau']:g}") for r in sweeps[correction]],
+                               'tau'))
+    picked = {c: pick(rows, c) for c, rows in sweeps.items()}
+
+    print(f'extracting features of the test split ({len(loader.dataset)} images) ...')
+    test_feats, test_labels = extract_features(model, loader)
+    if test_sets[0]['indices'] is not None:
+        try:
+            check_dataset_order(loader.dataset, test_labels)
+        except ValueError as err:
+            raise SystemExit(str(err))
+    entries = comparison_entries(classifier_kind(head), args.alphas, picked, args.split)
+    rows = score_comparison(head, entries, test_feats, test_labels, test_sets, counts)
+
+    print(f'top-1 (%) of {osp.basename(args.checkpoint)} ({type(head).__name__}); alpha and '
+          f'taus picked on the {args.split} split:')
+    print(format_matrix(rows, [t['name'] for t in test_sets]))
+    print('applicable corrections: ' + ', '.join(applicable))
+    for correction, reason in skipped.items():
+        print(f'not applicable to {type(head).__name__}: {correction}: {reason}')
+    sets = []
+    for t in test_sets:
+        set_labels = test_labels if t['indices'] is None else test_labels[t['indices']]
+        sets.append(dict(name=t['name'], size=len(set_labels),
+                         class_sizes=torch.bincount(set_labels, minlength=len(counts)).tolist()))
+    out = osp.join(args.out_dir, 'corrections.json')
+    with open(out, 'w') as f:
+        json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                       head=type(head).__name__, selection_split=args.split,
+                       class_counts=list(counts), applicable=applicable,
+                       not_applicable=skipped, picked=picked, selection=sweeps,
+                       test_sets=sets, rows=rows), f, indent=1)
+    print(f'wrote {out}')
 
 
 if __name__ == '__main__':

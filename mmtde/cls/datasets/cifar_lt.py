@@ -83,10 +83,11 @@ class _CifarLongTail(LongTailMixin):
                  seed: int = 0,
                  n_max: Optional[int] = None,
                  heldout_per_class: int = 0,
+                 test_prior: Optional[str] = None,
                  **kwargs) -> None:
         # 'heldout' is read from the training batches: the host's own split says 'train'.
         host_split = self._init_long_tail(imbalance_factor, seed, n_max, heldout_per_class,
-                                          split)
+                                          split, test_prior)
         super().__init__(data_root=data_root, split=host_split, **kwargs)
 
     def _train_class_sizes(self) -> Optional[List[int]]:
@@ -122,14 +123,22 @@ class CIFAR10LT(_CifarLongTail, _CIFAR10AnyCopy):
         split (str): ``'train'`` (subsampled), ``'heldout'`` or ``'test'``.
             Defaults to ``'train'``.
         imbalance_factor (float): IF, largest over smallest class, >= 1. Defaults to 100.
-        seed (int): Seed of the subset; the reference runs drew an unseeded one.
-            Defaults to 0.
+        seed (int): Seed of the subset (and of a ``test_prior`` draw); the reference runs
+            drew an unseeded one. Defaults to 0.
         n_max (int, optional): Images of class 0. Defaults to the smallest class size (5000,
             or 5000 - heldout_per_class).
         heldout_per_class (int): Training images per class held out (balanced, seeded) before
             the long tail is drawn; the ``'heldout'`` split serves them, for choosing alpha
             without the test set. 0 (default) keeps the reference's subset; 50 gives
             4950 ... 49 at IF 100. Use the same value in every split of one experiment.
+        test_prior (str, optional): With ``split='test'``, serve one of the shifted test sets
+            of LADE's / SADE's test-agnostic protocol instead of the balanced split:
+            ``'forward<IF>'`` keeps ``int(1000 (1/IF) ** (c / 9))`` images of class ``c``
+            (head classes first, as in training; IF 50: 1000 ... 20, 2,795 images),
+            ``'backward<IF>'`` the same sizes in reverse class order, ``'uniform'`` all; the
+            protocol's IF are 50, 25, 10, 5 and 2. Drawn with ``seed`` as SADE's code draws
+            them (see :func:`~mmtde.cls.datasets.long_tail.shifted_test_indices`).
+            Defaults to None (the balanced test split).
         **kwargs: Passed to :class:`mmpretrain.datasets.CIFAR10` (``download``,
             ``pipeline``, ``metainfo``, ...).
 
@@ -153,6 +162,8 @@ class CIFAR100LT(_CifarLongTail, CIFAR100):
         seed (int): Seed of the subset. Defaults to 0.
         n_max (int, optional): Images of class 0. Defaults to the smallest class size (500).
         heldout_per_class (int): As for :class:`CIFAR10LT` (e.g. 20). Defaults to 0.
+        test_prior (str, optional): As for :class:`CIFAR10LT`: ``'forward50'`` keeps
+            100, 96, ..., 2 test images (2,486), ``'backward50'`` 2, ..., 100. Defaults to None.
         **kwargs: Passed to :class:`mmpretrain.datasets.CIFAR100`.
 
     Attributes:

@@ -31,6 +31,9 @@ class ImageFolderLT(LongTailMixin, CustomDataset):
         n_max (int, optional): Images of class 0. Defaults to the smallest class size.
         heldout_per_class (int): Training images per class held out before the long tail is
             drawn (see :class:`CIFAR10LT`). Defaults to 0.
+        test_prior (str, optional): A shifted test set of the ``'test'`` split (see
+            :class:`CIFAR10LT`; the same counts and draw, on the images in sorted file order).
+            Defaults to None.
         extensions (Sequence[str]): Image file endings to read.
             Defaults to the usual image formats.
         metainfo (dict, optional): Must list the class folder names in sorted order if it
@@ -50,9 +53,10 @@ class ImageFolderLT(LongTailMixin, CustomDataset):
                  extensions: Sequence[str] = IMG_EXTENSIONS,
                  metainfo: Optional[dict] = None,
                  heldout_per_class: int = 0,
+                 test_prior: Optional[str] = None,
                  **kwargs) -> None:
         folder_split = self._init_long_tail(imbalance_factor, seed, n_max, heldout_per_class,
-                                            split)
+                                            split, test_prior)
         folder = osp.join(data_root, folder_split)
         if not osp.isdir(folder):
             raise FileNotFoundError(

@@ -5,7 +5,8 @@ The maths are plain numpy; the mixins only assume an mmengine ``BaseDataset`` be
 the MRO. Nothing here imports an OpenMMLab package beyond mmengine's logger.
 """
 import math
-from typing import List, Optional, Sequence
+import re
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.logging import MMLogger
@@ -166,6 +167,95 @@ def check_heldout(class_sizes: Sequence[int], per_class: int) -> None:
                              f'out heldout_per_class={per_class}: lower heldout_per_class')
 
 
+#: The shifted test sets of the test-agnostic protocol of LADE (Hong et al., CVPR 2021) as SADE
+#: (Zhang et al., NeurIPS 2022) runs it on CIFAR-100-LT (``test_all_cifar.py``), in its order:
+#: test imbalance 50 ... 2 in the training order ("forward", head classes first), the balanced
+#: set, then the same factors inverted ("backward", tail classes most frequent).
+TEST_PRIORS = ('forward50', 'forward25', 'forward10', 'forward5', 'forward2', 'uniform',
+               'backward2', 'backward5', 'backward10', 'backward25', 'backward50')
+
+
+def parse_test_prior(test_prior: str) -> Tuple[float, bool]:
+    """The test imbalance factor of a shifted test set, and whether it is inverted.
+
+    Args:
+        test_prior (str): ``'uniform'``, ``'forward<IF>'`` or ``'backward<IF>'`` with a test
+            imbalance factor IF >= 1, e.g. ``'forward50'`` or ``'backward2.5'``.
+
+    Returns:
+        tuple[float, bool]: IF (1 for ``'uniform'``) and True for ``'backward'``.
+    """
+    match = re.fullmatch(r'(forward|backward)(\d+(?:\.\d+)?)', str(test_prior))
+    if test_prior == 'uniform':
+        return 1.0, False
+    factor = float(match.group(2)) if match else 0.0
+    if not match or factor < 1:
+        raise ValueError(f'test_prior={test_prior!r} is unknown: use \'uniform\', '
+                         f'\'forward<IF>\' or \'backward<IF>\' with a test imbalance factor '
+                         f'IF >= 1, e.g. one of {TEST_PRIORS}')
+    return factor, match.group(1) == 'backward'
+
+
+def shifted_test_counts(class_sizes: Sequence[int], test_prior: str) -> List[int]:
+    """Per-class sizes of a shifted test set drawn from a balanced test split.
+
+    LADE's / SADE's profile on the test split: ``n_c = int(n (1/IF) ** (c / (C - 1)))`` with
+    ``n`` the images per class of the balanced split (CIFAR: 1000 or 100), the formula of the
+    training subset (:func:`long_tail_counts`); ``'backward'`` reverses the list, so the class
+    with the fewest training images gets ``n``. CIFAR-100 ``'forward50'``: 100, 96, ..., 2
+    (2,486 images); ``'uniform'`` keeps the whole split.
+
+    Args:
+        class_sizes (Sequence[int]): Images of each class in the test split, all equal.
+        test_prior (str): See :func:`parse_test_prior`.
+
+    Returns:
+        list[int]: C sizes.
+    """
+    factor, backward = parse_test_prior(test_prior)
+    sizes = [int(s) for s in class_sizes]
+    if not sizes or min(sizes) != max(sizes) or sizes[0] < 1:
+        raise ValueError(f'test_prior={test_prior!r} subsamples a balanced test split, but its '
+                         f'classes have {min(sizes, default=0)} to {max(sizes, default=0)} '
+                         f'images: use the official (balanced) test split')
+    counts = long_tail_counts(sizes[0], len(sizes), factor)
+    if counts[-1] < 1:
+        raise ValueError(f'test_prior={test_prior!r} leaves the rarest test class with no image '
+                         f'(int({sizes[0]} / {factor:g}) = 0): use a test imbalance factor '
+                         f'<= {sizes[0]} on this split')
+    return counts[::-1] if backward else counts
+
+
+def shifted_test_indices(labels: Sequence[int], test_prior: str, seed: int,
+                         num_classes: Optional[int] = None) -> List[int]:
+    """Indices of a shifted test set within a balanced labelled test split.
+
+    Class after class (in label order), the first ``n_c`` (:func:`shifted_test_counts`) of a
+    permutation of the class's indices drawn from ``numpy.random.RandomState(seed)``: the draw
+    of SADE's ``IMBALANCECIFAR100`` (``np.random.seed(0)``, then ``np.random.shuffle`` per
+    class), so ``seed=0`` selects the very images of their CIFAR test sets, every draw
+    starting again from the seed. The legacy generator is what keeps that equality.
+
+    Args:
+        labels (Sequence[int]): Label of every test sample, in the split's order.
+        test_prior (str): See :func:`parse_test_prior`.
+        seed (int): Seed of the draw.
+        num_classes (int, optional): C. Defaults to ``max(labels) + 1``.
+
+    Returns:
+        list[int]: Sorted indices into ``labels``.
+    """
+    labels, num_classes = _check_label_array(labels, num_classes)
+    counts = shifted_test_counts(count_labels(labels, num_classes), test_prior)
+    rng = np.random.RandomState(seed)
+    picked = []
+    for c, n_c in enumerate(counts):
+        members = np.flatnonzero(labels == c)
+        rng.shuffle(members)
+        picked.append(members[:n_c])
+    return np.sort(np.concatenate(picked)).tolist()
+
+
 class ClassCountsMixin:
     """Publishes the per-class training-image counts of a classification dataset.
 
@@ -222,6 +312,12 @@ class LongTailMixin(ClassCountsMixin):
     ``n - N`` per class), and the ``'heldout'`` split serves those images: a validation set
     that shares no image with training or test, for choosing alpha. Every split, given the
     same N, carries the class counts of the same long-tailed training subset.
+
+    ``test_prior`` (``'forward50'``, ``'backward10'``, ``'uniform'``, ...; see
+    :data:`TEST_PRIORS`) turns the balanced ``'test'`` split into one of the shifted test sets
+    of LADE's / SADE's protocol (:func:`shifted_test_indices`, drawn with ``seed``); the class
+    counts stay the training ones. :meth:`test_prior_indices` gives the same subsets as
+    indices into the full test split, so one feature pass can score all of them.
     """
 
     #: Splits the mixin knows; a host loads ``'heldout'`` from its training data.
@@ -229,7 +325,8 @@ class LongTailMixin(ClassCountsMixin):
 
     def _init_long_tail(self, imbalance_factor: float, seed: int,
                         n_max: Optional[int] = None, heldout_per_class: int = 0,
-                        split: Optional[str] = None) -> Optional[str]:
+                        split: Optional[str] = None,
+                        test_prior: Optional[str] = None) -> Optional[str]:
         """Validate the long-tail arguments; returns the split the host must load.
 
         ``split`` None leaves the split to the host's ``self.split`` (no ``'heldout'``)."""
@@ -243,6 +340,13 @@ class LongTailMixin(ClassCountsMixin):
             raise ValueError(f'heldout_per_class={heldout_per_class!r} must be an integer >= 0 '
                              f'(e.g. 50 on CIFAR-LT; 0 keeps the whole training split)')
         self.heldout_per_class = heldout_per_class
+        if test_prior is not None:
+            parse_test_prior(test_prior)
+            if split != 'test':
+                raise ValueError(f'test_prior={test_prior!r} subsamples the balanced test split '
+                                 f"and needs split='test', got split={split!r}: leave "
+                                 f'test_prior=None on the other splits')
+        self.test_prior = test_prior
         if split is None:
             return None
         if split not in self.LT_SPLITS:
@@ -297,4 +401,32 @@ class LongTailMixin(ClassCountsMixin):
             check_heldout(sizes, self.heldout_per_class)
             sizes = [n - self.heldout_per_class for n in sizes]
             self._set_class_counts(plan_long_tail(sizes, self.imbalance_factor, self.n_max))
-        return data_list
+        if self.test_prior is None:
+            return data_list
+        keep = shifted_test_indices(labels, self.test_prior, self.seed, num_classes)
+        MMLogger.get_current_instance().info(
+            f'{type(self).__name__}(test, test_prior={self.test_prior}): kept {len(keep)} of '
+            f'{len(labels)} test images, seed={self.seed}')
+        return [data_list[i] for i in keep]
+
+    def test_prior_indices(self, test_prior: str) -> List[int]:
+        """Indices into this full test split of the shifted test set ``test_prior``.
+
+        They select exactly the images that the same dataset built with ``test_prior=`` serves,
+        so features extracted once from the full split score every shifted set.
+
+        Args:
+            test_prior (str): ``'uniform'``, ``'forward<IF>'`` or ``'backward<IF>'``.
+
+        Returns:
+            list[int]: Sorted indices.
+        """
+        split = getattr(self, 'lt_split', self.split)
+        if split != 'test' or self.test_prior is not None:
+            raise ValueError(f'{type(self).__name__}: shifted test sets are drawn from the full '
+                             f"test split, not from split={split!r} with "
+                             f'test_prior={self.test_prior!r}: build it with split=\'test\' and '
+                             f'test_prior=None')
+        labels = [int(label) for label in self.get_gt_labels()]
+        return shifted_test_indices(labels, test_prior, self.seed,
+                                    self._check_labels(labels, 'the test split'))
