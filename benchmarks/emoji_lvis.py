@@ -9,6 +9,10 @@ per-class mask AP. The causal-norm model is scored three times from one checkpoi
 paper's alpha = 1.5, De-confound (alpha = 0), and TDE at the alpha with the best box AP on the
 held-out split (training images, never the validation set; boxes only, for speed).
 
+A run that ends with no correct detection at all (AP 0 in every group: a training that
+diverged to background) is reported as collapsed, with the largest ``loss_cls`` its log shows,
+and left out of the mean and spread of its method (the table says how many seeds it holds).
+
 Everything is resumable: a finished training (its last checkpoint) and every finished scoring
 (``eval_*.json``) is reused, an interrupted training resumes from its last checkpoint, and
 more seeds can be added later. Results: ``WORK_DIR/results.json`` (every figure),
@@ -21,6 +25,7 @@ Usage::
     # $MMTDE_DATA_DIR; noise without)
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -116,6 +121,28 @@ def train(method: str, seed: int, work_dir: str, cfg_options: List[str]) -> floa
     return seconds
 
 
+def training_trace(work_dir: str) -> Optional[dict]:
+    """The largest and the last ``loss_cls`` a training logged (over all its runs, resumed
+    ones included); None without a log."""
+    losses = {}
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                if 'loss_cls' in record:
+                    losses[record['step']] = record['loss_cls']
+    if not losses:
+        return None
+    peak, last = max(losses, key=losses.get), max(losses)
+    return dict(max_loss_cls=losses[peak], max_loss_cls_iter=peak,
+                last_loss_cls=losses[last], last_iter=last)
+
+
+def collapsed(row: dict) -> bool:
+    """A model with no correct detection at all on val: AP 0 in every group and task."""
+    return all(row.get(k, 0) == 0 for k in KEYS)
+
+
 def _last_checkpoint(work_dir: str) -> str:
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         return f.read().strip()  # the final one once train() has returned
@@ -179,10 +206,11 @@ def run_seed(seed: int, args) -> Dict[str, dict]:
     for method in args.methods:
         work_dir = osp.join(args.work_dir, f'seed{seed}', method)
         seconds = train(method, seed, work_dir, args.cfg_options)
+        trace = training_trace(work_dir)
         if method != 'causalnorm':
             rows[method] = dict(
                 score(method, seed, work_dir, 'val', None, args.data_root, args.cfg_options),
-                train_seconds=seconds)
+                train_seconds=seconds, training=trace)
             continue
         sweep = {a: score(method, seed, work_dir, 'heldout', a, args.data_root,
                            args.cfg_options, boxes_only=True)['bbox_AP']
@@ -191,7 +219,7 @@ def run_seed(seed: int, args) -> Dict[str, dict]:
         for name, alpha in (('deconfound', 0.0), ('tde', PAPER_ALPHA), ('tde_heldout', best)):
             rows[name] = dict(
                 score(method, seed, work_dir, 'val', alpha, args.data_root, args.cfg_options),
-                train_seconds=seconds, alpha=alpha)
+                train_seconds=seconds, alpha=alpha, training=trace)
         rows['tde_heldout']['heldout_bbox_AP_by_alpha'] = sweep
     return rows
 
@@ -245,21 +273,37 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
                   tde_heldout='causal norm, TDE (alpha picked on held-out)',
                   **{m: METHODS[m][1] for m in METHODS})
     seeds = sorted(results)
-    lines = [f'Seeds {seeds}: mean ± half the range over seeds (single value with one seed).',
+    lines = [f'Seeds {seeds}: mean ± half the range over seeds (single value with one seed); '
+             f'a collapsed run (AP 0 everywhere) is left out of its method\'s figures.',
              '',
              '| method | ' + ' | '.join(k.replace('_', ' ') for k in KEYS) +
              ' | train min |', '|---' * (len(KEYS) + 2) + '|']
+    notes = []
     for n in names:
+        ok = [s for s in seeds if not collapsed(results[s][n])]
         cells = []
         for k in KEYS + ['train_seconds']:
-            v = np.array([results[s][n][k] for s in seeds], float)
+            v = np.array([results[s][n][k] for s in (seeds if k == 'train_seconds' else ok)],
+                         float)
             if k == 'train_seconds':
                 v = v / 60
-            cells.append(f'{v.mean():.1f}' + (f' ± {(v.max() - v.min()) / 2:.1f}'
-                                              if len(v) > 1 else ''))
+            cells.append('collapsed' if not len(v) else f'{v.mean():.1f}' + (
+                f' ± {(v.max() - v.min()) / 2:.1f}' if len(v) > 1 else ''))
         alpha = [results[s][n].get('alpha') for s in seeds]
         extra = f' (alpha {", ".join(f"{a:g}" for a in alpha)})' if n == 'tde_heldout' else ''
+        if len(ok) < len(seeds):
+            bad = [s for s in seeds if s not in ok]
+            extra += f' ({len(ok)} of {len(seeds)} seeds; collapsed: seed ' + \
+                ', '.join(map(str, bad)) + ')'
+            for s in bad:
+                trace = results[s][n].get('training')
+                notes.append(f'{labels[n]}, seed {s}: AP 0 everywhere' + (
+                    f'; its loss_cls peaked at {trace["max_loss_cls"]:.1f} (iteration '
+                    f'{trace["max_loss_cls_iter"]}) and ended at {trace["last_loss_cls"]:.2f}'
+                    if trace else ''))
         lines.append(f'| {labels[n]}{extra} | ' + ' | '.join(cells) + ' |')
+    if notes:
+        lines += [''] + [f'- {note}' for note in dict.fromkeys(notes)]
     with open(osp.join(out_dir, 'results.md'), 'w', encoding='utf-8') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines), flush=True)
@@ -272,6 +316,8 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
     for n in names:
         xs, ys = [], []
         for s in seeds:
+            if collapsed(results[s][n]):
+                continue
             for cls, ap in results[s][n]['per_class_segm_ap'].items():
                 if ap == ap:  # not NaN
                     xs.append(counts[cls])

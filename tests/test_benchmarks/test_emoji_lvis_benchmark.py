@@ -72,3 +72,40 @@ def test_benchmark_trains_scores_summarises_and_resumes(tmp_path):
     assert len(diag['cos_d_train_vs_reestimated_per_head']) == 2
     assert all(-1 <= c <= 1 for c in diag['cos_d_train_vs_reestimated_per_head'])
     assert len(diag['train_mean_cos_logged']) == 1  # one "epoch" in an iteration-based loop
+
+
+def test_summary_leaves_a_collapsed_seed_out_and_says_so(tmp_path):
+    """A seed whose training diverged to background (AP 0 everywhere) is not averaged in."""
+    import emoji_lvis as bench
+
+    def row(ap, trace=None):
+        return dict({k: ap for k in bench.KEYS}, train_seconds=600.0,
+                    per_class_segm_ap={'cat': ap / 100}, training=trace)
+    results = {0: {'ce': row(10.0), 'seesaw': row(8.0)},
+               1: {'ce': row(0.0, dict(max_loss_cls=156.2, max_loss_cls_iter=150,
+                                       last_loss_cls=1.67, last_iter=800)),
+                   'seesaw': row(6.0)}}
+    bench.summarise(results, {'cat': 5}, str(tmp_path))
+    table = (tmp_path / 'results.md').read_text()
+    ce = next(line for line in table.splitlines() if line.startswith('| softmax CE'))
+    assert '(1 of 2 seeds; collapsed: seed 1)' in ce
+    cells = [c.strip() for c in ce.split('|')[2:-1]]
+    # AP from the one seed left (no spread); the wall time of both trainings
+    assert cells == ['10.0'] * len(bench.KEYS) + ['10.0 ± 0.0']
+    seesaw = next(line for line in table.splitlines() if line.startswith('| Seesaw'))
+    assert '| 7.0 ± 1.0 |' in seesaw and 'collapsed' not in seesaw
+    assert 'loss_cls peaked at 156.2 (iteration 150)' in table
+    assert bench.collapsed(results[1]['ce']) and not bench.collapsed(results[1]['seesaw'])
+
+
+def test_training_trace_reads_every_run_of_a_resumed_training(tmp_path):
+    import emoji_lvis as bench
+    assert bench.training_trace(str(tmp_path)) is None
+    for run, steps in (('20261202_095831', [(50, 1.8), (100, 28.9)]),
+                       ('20261202_101500', [(150, 156.2), (200, 1.3)])):
+        (tmp_path / run / 'vis_data').mkdir(parents=True)
+        (tmp_path / run / 'vis_data' / 'scalars.json').write_text(''.join(
+            json.dumps(dict(step=s, loss_cls=v, lr=0.04)) + '\n' + json.dumps(dict(step=s)) + '\n'
+            for s, v in steps))
+    assert bench.training_trace(str(tmp_path)) == dict(
+        max_loss_cls=156.2, max_loss_cls_iter=150, last_loss_cls=1.3, last_iter=200)
