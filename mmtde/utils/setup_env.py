@@ -123,8 +123,10 @@ def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
         if not torch.cuda.is_available():
             raise RuntimeError(
                 '--amp needs a GPU: mmengine\'s AmpOptimWrapper runs fp16 on CUDA only. Drop '
-                '--amp on a CPU machine (mmtde keeps d, the norms and the TDE logits in fp32 '
-                'under autocast either way).')
+                '--amp on a CPU machine; a CPU with native bfloat16 (AVX512-BF16 or AMX) '
+                'trains in mixed precision with --cfg-options '
+                'optim_wrapper.type=BF16OptimWrapper (mmtde keeps d, the norms and the TDE '
+                'logits in fp32 under autocast either way).')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
             raise ValueError(f'--amp cannot replace optim_wrapper.type={optim_wrapper!r}; '
