@@ -267,7 +267,7 @@ def diagnose(seed: int, args) -> dict:
 def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_dir: str):
     import numpy as np
     names = [n for n in ('ce', 'rfs', 'seesaw', 'eqlv2', 'deconfound', 'tde', 'tde_heldout')
-             if all(n in r for r in results.values())]
+             if any(n in r for r in results.values())]
     labels = dict(deconfound='causal norm, De-confound (alpha 0)',
                   tde=f'causal norm, TDE (alpha {PAPER_ALPHA:g}, paper)',
                   tde_heldout='causal norm, TDE (alpha picked on held-out)',
@@ -280,20 +280,23 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
              ' | train min |', '|---' * (len(KEYS) + 2) + '|']
     notes = []
     for n in names:
-        ok = [s for s in seeds if not collapsed(results[s][n])]
+        ran = [s for s in seeds if n in results[s]]  # a seed may not have reached every method
+        ok = [s for s in ran if not collapsed(results[s][n])]
         cells = []
         for k in KEYS + ['train_seconds']:
-            v = np.array([results[s][n][k] for s in (seeds if k == 'train_seconds' else ok)],
+            v = np.array([results[s][n][k] for s in (ran if k == 'train_seconds' else ok)],
                          float)
             if k == 'train_seconds':
                 v = v / 60
             cells.append('collapsed' if not len(v) else f'{v.mean():.1f}' + (
                 f' ± {(v.max() - v.min()) / 2:.1f}' if len(v) > 1 else ''))
-        alpha = [results[s][n].get('alpha') for s in seeds]
+        alpha = [results[s][n].get('alpha') for s in ran]
         extra = f' (alpha {", ".join(f"{a:g}" for a in alpha)})' if n == 'tde_heldout' else ''
-        if len(ok) < len(seeds):
-            bad = [s for s in seeds if s not in ok]
-            extra += f' ({len(ok)} of {len(seeds)} seeds; collapsed: seed ' + \
+        if len(ran) < len(seeds):
+            extra += f' (seed {", ".join(map(str, ran))} only)'
+        if len(ok) < len(ran):
+            bad = [s for s in ran if s not in ok]
+            extra += f' ({len(ok)} of {len(ran)} seeds; collapsed: seed ' + \
                 ', '.join(map(str, bad)) + ')'
             for s in bad:
                 trace = results[s][n].get('training')
@@ -316,7 +319,7 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
     for n in names:
         xs, ys = [], []
         for s in seeds:
-            if collapsed(results[s][n]):
+            if n not in results[s] or collapsed(results[s][n]):
                 continue
             for cls, ap in results[s][n]['per_class_segm_ap'].items():
                 if ap == ap:  # not NaN
@@ -366,7 +369,7 @@ def main(argv=None):
             summarise({s: results[s] for s in args.seeds if s in results}, counts,
                       args.work_dir)
             continue
-        results[seed] = run_seed(seed, args)
+        results.setdefault(seed, {}).update(run_seed(seed, args))  # other methods' rows stay
         _write_json(out, results)
         summarise({s: results[s] for s in args.seeds if s in results}, counts, args.work_dir)
 

@@ -81,7 +81,7 @@ def test_summary_leaves_a_collapsed_seed_out_and_says_so(tmp_path):
     def row(ap, trace=None):
         return dict({k: ap for k in bench.KEYS}, train_seconds=600.0,
                     per_class_segm_ap={'cat': ap / 100}, training=trace)
-    results = {0: {'ce': row(10.0), 'seesaw': row(8.0)},
+    results = {0: {'ce': row(10.0), 'seesaw': row(8.0), 'eqlv2': row(9.0)},
                1: {'ce': row(0.0, dict(max_loss_cls=156.2, max_loss_cls_iter=150,
                                        last_loss_cls=1.67, last_iter=800)),
                    'seesaw': row(6.0)}}
@@ -95,6 +95,9 @@ def test_summary_leaves_a_collapsed_seed_out_and_says_so(tmp_path):
     seesaw = next(line for line in table.splitlines() if line.startswith('| Seesaw'))
     assert '| 7.0 ± 1.0 |' in seesaw and 'collapsed' not in seesaw
     assert 'loss_cls peaked at 156.2 (iteration 150)' in table
+    # a method that a seed has not reached yet: its row says which seeds it holds
+    eqlv2 = next(line for line in table.splitlines() if line.startswith('| EQL v2'))
+    assert '(seed 0 only)' in eqlv2 and '| 9.0 |' in eqlv2 and 'collapsed' not in eqlv2
     assert bench.collapsed(results[1]['ce']) and not bench.collapsed(results[1]['seesaw'])
 
 
