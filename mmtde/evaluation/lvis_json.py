@@ -148,7 +148,8 @@ def training_image_counts(path: str, category_ids: Optional[Sequence[int]] = Non
         dict[int, int]: Category id -> number of training images.
 
     Raises:
-        ValueError: When the file has no ``annotations`` (not a training file).
+        ValueError: When the file has no ``annotations`` (not a training file), or does not list
+            some of ``category_ids`` (another dataset's file).
     """
     data = read_lvis_json(path, skip=('images', ))
     if 'annotations' not in data:
@@ -157,6 +158,12 @@ def training_image_counts(path: str, category_ids: Optional[Sequence[int]] = Non
     pairs = np.unique(data['annotations'], axis=0)  # distinct (image, category)
     ids, counts = np.unique(pairs[:, 1], return_counts=True)
     found = dict(zip(ids.tolist(), counts.tolist()))
+    listed = [c['id'] for c in data.get('categories', [])]
     if category_ids is None:
-        category_ids = [c['id'] for c in data.get('categories', [])] or sorted(found)
+        category_ids = listed or sorted(found)
+    missing = sorted(set(category_ids) - set(listed) - set(found))
+    if missing:
+        raise ValueError(f'{path} lists none of the categories {missing[:5]} '
+                         f'({len(missing)} in all): pass the training file of the evaluated '
+                         f'dataset')
     return {int(c): int(found.get(c, 0)) for c in category_ids}

@@ -48,7 +48,10 @@ def test_training_image_counts_count_distinct_images(tmp_path):
     path.write_text(json.dumps(DATA))
     # category 1: two annotations on image 7 (one image) and one on image 9; 2 has none
     assert training_image_counts(str(path)) == {1: 2, 2: 0, 3: 1}
-    assert training_image_counts(str(path), [3, 5]) == {3: 1, 5: 0}
+    assert training_image_counts(str(path), [3, 2]) == {3: 1, 2: 0}
+    with pytest.raises(ValueError, match=r'lists none of the categories \[5, 6\] \(2 in all\): '
+                       r'pass the training file of the evaluated dataset'):
+        training_image_counts(str(path), [1, 5, 6])
 
 
 def test_bad_files_say_what_is_wrong(tmp_path):

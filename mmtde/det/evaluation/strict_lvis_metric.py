@@ -1,6 +1,7 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 import copy
 import logging
+import os
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Optional
@@ -144,6 +145,14 @@ class StrictLVISMetric(LVISMetric):
             if verified is None:
                 raise ValueError(f"image id {sample['img_id']} is not in "
                                  f'{self._ann_file_name}: test the split of that file')
+            labels = sample['pred_instances']['labels']
+            if len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < len(
+                    self._categories):
+                raise ValueError(f'labels {int(labels.min())}..{int(labels.max())} of image '
+                                 f"{sample['img_id']} are not all among the "
+                                 f'{len(self._categories)} categories of '
+                                 f'{self._ann_file_name}: the model\'s num_classes must be '
+                                 f'the number of categories')
             record = compact_image(sample['pred_instances'], self.metrics, verified, cap)
             record['img_id'] = sample['img_id']
             self.results.append(record)
@@ -223,6 +232,7 @@ class StrictLVISMetric(LVISMetric):
         if out_dir is None:
             raise ValueError('per_class_ap=True: no Runner log dir to write to; pass '
                              'per_class_dir=...')
+        os.makedirs(out_dir, exist_ok=True)
         counts = None
         if self.train_ann_file is not None:
             with get_local_path(self.train_ann_file, backend_args=self.backend_args) as path:

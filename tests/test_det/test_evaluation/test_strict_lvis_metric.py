@@ -74,6 +74,24 @@ def test_lvis_ap_is_lvis_apis_on_mmdets_results(lvis_384, noisy, tmp_path, backe
             assert rounded[f'lvis/{iou_type}_{key}'] == float(f'{ref[key]:.3f}'), key
 
 
+def test_mask_scores_rank_the_masks(lvis_384, noisy, tmp_path):
+    """Detectors with a mask-scoring head: segm uses ``mask_scores`` (also for the 300 cap)."""
+    ann = lvis_384['val_ann']
+    rng = np.random.default_rng(1)
+    samples = copy_samples(noisy)
+    for s in samples:
+        s['pred_instances']['mask_scores'] = torch.from_numpy(
+            rng.uniform(0, 1, len(s['pred_instances']['scores']))).float()
+    metric = StrictLVISMetric(ann_file=ann, metric='segm', per_class_ap=True,
+                              per_class_dir=str(tmp_path))
+    evaluate(metric, samples)
+    ref, _ = lvis_api(ann, mmdet_results(samples, ann, 'segm'), 'segm')
+    plain, _ = lvis_api(ann, mmdet_results(noisy, ann, 'segm'), 'segm')
+    assert abs(ref['AP'] - plain['AP']) > 0.01  # the scores matter here
+    ours = per_class_json(tmp_path)['segm']['summary']
+    assert ours == pytest.approx(ref, abs=1e-12)
+
+
 def test_only_what_lvis_api_scores_is_kept(lvis_384, noisy):
     """The cap (300 an image, by score), the image's verified categories, a positive area."""
     ann = lvis_384['val_ann']
@@ -112,9 +130,9 @@ def test_per_class_ap_json_and_plot(lvis_384, noisy, tmp_path):
     ann = lvis_384['val_ann']
     metric = StrictLVISMetric(ann_file=ann, metric=['bbox', 'segm'], per_class_ap=True,
                               train_ann_file=lvis_384['train_ann'],
-                              per_class_dir=str(tmp_path))
+                              per_class_dir=str(tmp_path / 'new_dir'))
     evaluate(metric, noisy)
-    out = per_class_json(tmp_path)
+    out = per_class_json(tmp_path / 'new_dir')
     assert out['ann_file'] == ann and out['ap'].startswith('LVIS AP, 300')
     with open(lvis_384['train_ann']) as f:
         train = json.load(f)
@@ -133,7 +151,7 @@ def test_per_class_ap_json_and_plot(lvis_384, noisy, tmp_path):
             assert row['AP'] is None
     assert sum(r['AP'] is not None for r in rows) == 9
     for iou_type in ('bbox', 'segm'):
-        assert (tmp_path / f'lvis_per_class_ap_{iou_type}.png').stat().st_size > 10_000
+        assert (tmp_path / 'new_dir' / f'lvis_per_class_ap_{iou_type}.png').stat().st_size > 1e4
 
 
 def test_per_class_files_go_next_to_the_runner_log(tiny_lvis, tmp_path):
@@ -193,6 +211,11 @@ def test_bad_inputs_are_refused_with_the_fix(tiny_lvis):
     metric = StrictLVISMetric(ann_file=tiny_lvis['val_ann'], metric='segm')
     with pytest.raises(ValueError, match=r'image id 123456 is not in .*lvis_v1_val\.json'):
         metric.process({}, [dict(samples[0], img_id=123456)])
+    wrong = dict(samples[0], pred_instances=dict(samples[0]['pred_instances']))
+    wrong['pred_instances']['labels'] = wrong['pred_instances']['labels'] + 1203
+    with pytest.raises(ValueError, match=r"labels \d+\.\.\d+ of image \d+ are not all "
+                       r"among the 1203 categories .* num_classes must be the number"):
+        metric.process({}, [wrong])
     del samples[0]['pred_instances']['masks']
     with pytest.raises(KeyError, match="metric 'segm' needs pred_instances.masks"):
         metric.process({}, samples[:1])
