@@ -302,8 +302,10 @@ def launch(args, evaluator, world_size, limit_mb):
     while any(p.poll() is None for p in procs):
         rss = [_rss_mb(p.pid) if p.poll() is None else 0.0 for p in procs]
         peaks = [max(a, b) for a, b in zip(peaks, rss)]
-        if sum(rss) > limit_mb and killed is None:
-            killed = sum(rss)
+        failed = any(p.poll() not in (None, 0) for p in procs)  # the others would wait
+        if (sum(rss) > limit_mb and killed is None) or failed:
+            if not failed:
+                killed = sum(rss)
             for p in procs:
                 if p.poll() is None:
                     p.send_signal(signal.SIGKILL)
