@@ -4,7 +4,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from mmtde.cls.tde_sweep import pyplot, save_figure
+from mmtde.evaluation.plots import pyplot, save_figure
 
 PANEL_KEYS = (('top1', 'overall', 'k-o'), ('many', 'many', 'b-s'), ('medium', 'medium', 'g-^'),
               ('few', 'few', 'r-v'), ('tail', 'tail (3 rarest)', 'm--x'))

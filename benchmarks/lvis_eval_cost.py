@@ -82,8 +82,8 @@ def load_categories(path):
     return sorted(cats, key=lambda c: c['id'])
 
 
-def make_dataset(cats, num_images, dets_per_image, seed):
-    """Synthetic LVIS v1 ground truth (dict) and results (list of dicts)."""
+def synthetic_images(cats, num_images, dets_per_image, seed):
+    """Yield ``(image, annotations, detections)`` of each synthetic image, one at a time."""
     rng = np.random.default_rng(seed)
     groups = {g: [c['id'] for c in cats if c['frequency'] == g] for g in 'rcf'}
     all_ids = np.array([c['id'] for c in cats])
@@ -98,7 +98,7 @@ def make_dataset(cats, num_images, dets_per_image, seed):
         dw, dh = np.exp(rng.normal(0, scale, 2))
         return [float(x + dx), float(y + dy), float(w * dw), float(h * dh)]
 
-    images, anns, dets = [], [], []
+    num_anns = 0
     for img_id in range(1, num_images + 1):
         width, height = int(rng.integers(480, 641)), int(rng.integers(360, 481))
         pos = set()
@@ -116,14 +116,14 @@ def make_dataset(cats, num_images, dets_per_image, seed):
                 h = float(rng.uniform(8, height / 2))
                 x, y = float(rng.uniform(0, width - w)), float(rng.uniform(0, height - h))
                 img_anns.append(dict(
-                    id=len(anns) + len(img_anns) + 1, image_id=img_id, category_id=c,
+                    id=num_anns + len(img_anns) + 1, image_id=img_id, category_id=c,
                     bbox=[x, y, w, h], area=w * h,
                     segmentation=[[x, y, x + w, y, x + w, y + h, x, y + h]]))
-        anns += img_anns
+        num_anns += len(img_anns)
         not_exhaustive = [c for c in sorted(pos) if rng.random() < 0.1]
-        images.append(dict(id=img_id, width=width, height=height, neg_category_ids=sorted(neg),
-                           not_exhaustive_category_ids=not_exhaustive,
-                           coco_url=f'http://images.cocodataset.org/val2017/{img_id:012d}.jpg'))
+        image = dict(id=img_id, width=width, height=height, neg_category_ids=sorted(neg),
+                     not_exhaustive_category_ids=not_exhaustive,
+                     coco_url=f'http://images.cocodataset.org/val2017/{img_id:012d}.jpg')
         img_dets = []
         for a in img_anns:
             img_dets.append((a['category_id'], jitter(a['bbox'], 0.1), rng.uniform(0.3, 1)))
@@ -136,11 +136,22 @@ def make_dataset(cats, num_images, dets_per_image, seed):
             box = [float(rng.uniform(0, width - w)), float(rng.uniform(0, height - h)), w, h]
             img_dets.append((c, box, rng.uniform(0.0, 0.4)))
         img_dets.sort(key=lambda d: -d[2])
+        dets = []
         for c, (x, y, w, h), score in img_dets[:dets_per_image]:
             x, y = max(0.0, x), max(0.0, y)
             w, h = max(1.0, min(w, width - x)), max(1.0, min(h, height - y))
             dets.append(dict(image_id=img_id, category_id=c, bbox=[x, y, w, h],
                              score=float(score)))
+        yield image, img_anns, dets
+
+
+def make_dataset(cats, num_images, dets_per_image, seed):
+    """Synthetic LVIS v1 ground truth (dict) and results (list of dicts)."""
+    images, anns, dets = [], [], []
+    for image, img_anns, img_dets in synthetic_images(cats, num_images, dets_per_image, seed):
+        images.append(image)
+        anns += img_anns
+        dets += img_dets
     gt = dict(info=dict(description='synthetic LVIS v1 val for benchmarks/lvis_eval_cost.py'),
               licenses=[], images=images, annotations=anns, categories=cats)
     return gt, dets
@@ -150,6 +161,12 @@ def rss_mb():
     """Current resident memory of this process (MiB)."""
     with open('/proc/self/statm') as f:
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process (MiB): ``ru_maxrss``, which the kernel updates
+    lazily and can trail the current RSS by a few pages, so never below it."""
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, rss_mb())
 
 
 def run_worker(name, gt_file, dt_file):
@@ -207,7 +224,7 @@ def run_worker(name, gt_file, dt_file):
                      APl='AP_large')
         metrics = {k: float(stats[names.get(k, k)]) for k in KEYS if names.get(k, k) in stats}
     end = time.perf_counter()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(json.dumps(dict(evaluator=name, seconds=end - start, load_seconds=loaded - start,
                           eval_seconds=end - loaded, rss_before_mb=before, peak_rss_mb=peak,
                           metrics=metrics)))

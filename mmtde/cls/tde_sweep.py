@@ -13,6 +13,7 @@ import torch
 from mmengine.utils import ProgressBar
 
 from mmtde.evaluation import LongTailAccuracy
+from mmtde.evaluation.plots import pyplot, save_figure
 
 GROUP_KEYS = ('top1', 'many', 'medium', 'few', 'tail')
 
@@ -109,24 +110,6 @@ def format_table(rows: List[Dict], label: str = 'alpha') -> str:
         cells = [f'{row[k]:.2f}' if k in row else 'no class' for k in GROUP_KEYS]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
-
-
-def pyplot():
-    """``matplotlib.pyplot`` on the file-only Agg backend (no display needed)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def save_figure(fig, ax, out_file: str, title: str, dpi: int = 120) -> None:
-    """Title, legend and grid on ``ax``, then write ``fig`` to ``out_file`` and close it."""
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=dpi)
-    pyplot().close(fig)
 
 
 def plot_sweep(rows: List[Dict], out_file: str, title: str = '') -> None:

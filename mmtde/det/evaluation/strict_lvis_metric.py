@@ -1,70 +1,120 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 import copy
-import difflib
-from typing import List, Optional
+import logging
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional
 
+import numpy as np
+from lvis import LVIS
 from mmdet.evaluation import LVISMetric
+from mmengine.dist import get_rank
+from mmengine.fileio import exists, get_local_path
+from mmengine.logging import MMLogger
 from mmengine.registry import METRICS
 
-from mmtde.evaluation.lvis_compat import check_lvis_categories, patch_lvis_numpy
+from mmtde.evaluation.lvis_compat import (
+    check_classes_match,
+    check_lvis_categories,
+    patch_lvis_numpy,
+)
+from mmtde.evaluation.lvis_json import read_lvis_json, training_image_counts
+from mmtde.evaluation.lvis_per_class import (
+    per_class_ap,
+    per_class_rows,
+    plot_per_class_ap,
+    write_per_class_json,
+)
+from mmtde.evaluation.lvis_selection import MAX_DETS_PER_IMAGE, top_per_category
 
-from .faster_lvis_eval import FasterLVISEval
+from .lvis_backends import build_backend, summarize
+from .lvis_compact import chunk_annotations, compact_image
+from .lvis_options import SUMMARY_KEYS, check_settings
+
+PER_CLASS_FILE = 'lvis_per_class_ap.json'
 
 
 @METRICS.register_module()
 class StrictLVISMetric(LVISMetric):
-    """mmdet's ``LVISMetric`` that checks its annotation file before anything is predicted.
+    """mmdet's ``LVISMetric`` that checks its annotation file first and keeps memory bounded.
 
-    The numbers are mmdet's (same evaluation, same keys such as ``lvis/bbox_APr``). What it
-    adds: the official LVIS API is made to run on numpy >= 1.24 (see
-    :func:`mmtde.evaluation.lvis_compat.patch_lvis_numpy`), and an annotation file whose
-    categories lack the LVIS ``frequency`` group, or a missing ``ann_file``, is refused when
-    the metric is built instead of with a ``KeyError`` after the whole test set ran (mmdet's
-    fallback, a json converted from the dataset, never has frequencies).
+    Same numbers and keys as mmdet (``lvis/bbox_AP``, ``lvis/segm_APr``, ... rounded to 3
+    decimals; ``classwise`` and ``metric_items`` as there). What it adds:
+
+    * lvis-api runs on numpy >= 1.24 (:func:`mmtde.evaluation.lvis_compat.patch_lvis_numpy`),
+      and an annotation file without LVIS ``frequency`` groups, a missing ``ann_file`` or a
+      dataset whose classes are not the file's categories is refused before the test runs.
+    * Memory (``metric='bbox'`` / ``'segm'``): each rank keeps only what lvis-api scores, in
+      numpy arrays and RLE bytes (:mod:`mmtde.det.evaluation.lvis_compact`), not the
+      annotation file (read once, streamed; rank 0 loads it after the test); categories are
+      then evaluated ``cats_per_chunk`` at a time (:mod:`mmtde.det.evaluation.lvis_backends`).
+    * ``backend='faster-coco-eval'`` for boxes and masks, ``fixed_ap_dets_per_cat`` (Fixed AP,
+      see :mod:`mmtde.evaluation.lvis_selection`) and ``per_class_ap``.
+
+    ``format_only`` and the ``proposal`` metrics run mmdet's code unchanged.
 
     Args:
         ann_file (str, optional): The LVIS json (e.g. ``lvis_v1_val.json``). Required unless
             ``format_only=True``.
-        backend (str): ``'lvis'`` (lvis-api, the reference) or ``'faster-coco-eval'``
-            (bbox only; equal AP to 1e-16 and ~3.6x faster in ``benchmarks/lvis_eval_cost.py``;
-            needs ``pip install faster-coco-eval``). Defaults to ``'lvis'``.
-        **kwargs: Passed to ``LVISMetric`` (``metric``, ``format_only``, ...).
+        backend (str): ``'lvis'`` (lvis-api, the reference) or ``'faster-coco-eval'`` (same
+            AP for bbox and segm in the tests, ~3.6x faster; ``pip install faster-coco-eval``).
+            Defaults to ``'lvis'``.
+        fixed_ap_dets_per_cat (int, optional): None for LVIS AP (300 detections an image).
+            K for Fixed AP (Dave et al. 2021; K=10000 on LVIS v1 val): each class keeps its K
+            best detections of the whole set, images are not capped; keys become
+            ``{metric}_fixed_AP``, ... The model must then output more than mmdet's 300 an
+            image (``model.test_cfg.rcnn.max_per_img``, lower ``score_thr``), or classes
+            get fewer than K (logged). Defaults to None.
+        per_class_ap (bool): Write each class's AP (and the summary) to
+            ``lvis_per_class_ap.json`` in ``per_class_dir``. Defaults to False.
+        train_ann_file (str, optional): The training json; with ``per_class_ap``, each class's
+            training images are counted from it and ``lvis_per_class_ap_{metric}.png`` plots
+            AP against them. Defaults to None.
+        per_class_dir (str, optional): Where the per-class files go. Defaults to the Runner's
+            log dir (next to its summary ``{timestamp}.json``).
+        cats_per_chunk (int): Categories evaluated at a time: memory against (small) repeated
+            per-image work. Defaults to 100.
+        **kwargs: Passed to ``LVISMetric`` (``metric``, ``classwise``, ``format_only``, ...).
     """
 
     def __init__(self, ann_file: Optional[str] = None, backend: str = 'lvis',
-                 **kwargs) -> None:
+                 fixed_ap_dets_per_cat: Optional[int] = None, per_class_ap: bool = False,
+                 train_ann_file: Optional[str] = None, per_class_dir: Optional[str] = None,
+                 cats_per_chunk: int = 100, **kwargs) -> None:
         patch_lvis_numpy()
-        if backend not in ('lvis', 'faster-coco-eval'):
-            raise ValueError(f"backend={backend!r} must be 'lvis' (lvis-api, the reference) or "
-                             f"'faster-coco-eval' (same bbox AP, ~3.6x faster)")
-        metrics = kwargs.get('metric', 'bbox')
-        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-        if backend == 'faster-coco-eval':
-            if metrics != ['bbox']:
-                raise ValueError(f"backend='faster-coco-eval' evaluates metric='bbox' only, got "
-                                 f"metric={metrics}; use backend='lvis' for segm")
-            try:
-                import faster_coco_eval  # noqa: F401
-            except ImportError as exc:
-                raise ImportError("backend='faster-coco-eval' needs `pip install "
-                                  "faster-coco-eval`") from exc
-        self.backend = backend
-        ignored = [k for k in ('iou_thrs', 'proposal_nums') if kwargs.get(k) is not None]
-        if ignored and 'proposal_fast' not in metrics:
-            raise ValueError(f'{ignored} only apply to metric=\'proposal_fast\' in mmdet\'s '
-                             f'LVISMetric; with metric={metrics} the LVIS API uses its own IoU '
-                             f'thresholds (0.50:0.95) and up to 300 detections per image, so '
-                             f'they would be ignored: remove them')
-        if ann_file is None and not kwargs.get('format_only', False):
-            raise ValueError(
-                f'{type(self).__name__} needs ann_file (the LVIS json with category '
-                f"frequencies, e.g. 'data/lvis_v1/annotations/lvis_v1_val.json'): mmdet's "
-                f'fallback converts the dataset to a json without frequency groups, on which '
-                f'APr/APc/APf cannot be computed')
-        super().__init__(ann_file=ann_file, **kwargs)
-        self._ann_file_name = ann_file
-        if self._lvis_api is not None:
-            check_lvis_categories(self._lvis_api.dataset['categories'], ann_file)
+        self._compact = check_settings(ann_file, backend, fixed_ap_dets_per_cat, per_class_ap,
+                                       train_ann_file, cats_per_chunk, kwargs)
+        super().__init__(ann_file=None if self._compact else ann_file, **kwargs)
+        self.backend, self.fixed_ap_dets_per_cat = backend, fixed_ap_dets_per_cat
+        self.per_class_ap, self.cats_per_chunk = per_class_ap, cats_per_chunk
+        self._ann_file_name, self.train_ann_file = ann_file, train_ann_file
+        if train_ann_file is not None and not exists(train_ann_file, self.backend_args):
+            raise FileNotFoundError(f'train_ann_file={train_ann_file!r} does not exist: give '
+                                    f'the training json (e.g. lvis_v1_train.json) whose '
+                                    f'annotations count the training images of each class')
+        self.per_class_dir = per_class_dir
+        if per_class_ap and per_class_dir is None and get_rank() == 0 and _log_dir() is None:
+            raise ValueError('per_class_ap=True writes next to the Runner\'s log, but no log '
+                             'file is open (not in a Runner?): pass per_class_dir=...')
+        if self._compact:
+            self._index_ground_truth(ann_file)
+        elif self._lvis_api is not None:
+            self._categories = self._lvis_api.dataset['categories']
+            check_lvis_categories(self._categories, ann_file)
+
+    def _index_ground_truth(self, ann_file: str) -> None:
+        """Per image, the labels lvis-api scores there; nothing else of the file stays."""
+        with get_local_path(ann_file, backend_args=self.backend_args) as path:
+            data = read_lvis_json(path)
+        self._categories = data['categories']  # label i is the i-th, as in mmdet
+        check_lvis_categories(self._categories, ann_file)
+        label = {c['id']: i for i, c in enumerate(self._categories)}
+        verified = {img['id']: [label[c] for c in img.get('neg_category_ids', [])]
+                    for img in data['images']}
+        for img_id, cat_id in data['annotations'].tolist():
+            verified[img_id].append(label[cat_id])
+        self._verified = {k: np.unique(np.array(v, np.int32)) for k, v in verified.items()}
 
     @property
     def dataset_meta(self) -> Optional[dict]:
@@ -79,41 +129,131 @@ class StrictLVISMetric(LVISMetric):
         classes, score every box under a wrong category.
         """
         classes = (dataset_meta or {}).get('classes')
-        if classes is not None and self._lvis_api is not None:
-            cats = sorted(self._lvis_api.dataset['categories'], key=lambda c: c['id'])
+        if classes is not None and getattr(self, '_categories', None) is not None:
+            cats = sorted(self._categories, key=lambda c: c['id'])
             check_classes_match(list(classes), [c['name'] for c in cats],
                                 self._ann_file_name)
         self._dataset_meta = copy.deepcopy(dataset_meta)
 
-    def compute_metrics(self, results: list) -> dict:
-        """mmdet's computation, with lvis-api's ``LVISEval`` swapped for the chosen backend."""
-        if self.backend == 'lvis':
+    def process(self, data_batch: dict, data_samples: List[dict]) -> None:
+        """Keep each image's scored detections compactly (mmdet's way outside bbox / segm)."""
+        if not self._compact:
+            return super().process(data_batch, data_samples)
+        cap = None if self.fixed_ap_dets_per_cat else MAX_DETS_PER_IMAGE
+        for sample in data_samples:
+            verified = self._verified.get(sample['img_id'])
+            if verified is None:
+                raise ValueError(f"image id {sample['img_id']} is not in "
+                                 f'{self._ann_file_name}: test the split of that file')
+            labels = sample['pred_instances']['labels']
+            if len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < len(
+                    self._categories):
+                raise ValueError(f'labels {int(labels.min())}..{int(labels.max())} of image '
+                                 f"{sample['img_id']} are not all among the "
+                                 f'{len(self._categories)} categories of '
+                                 f'{self._ann_file_name}: the model\'s num_classes must be '
+                                 f'the number of categories')
+            record = compact_image(sample['pred_instances'], self.metrics, verified, cap)
+            record['img_id'] = sample['img_id']
+            self.results.append(record)
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        """AP per IoU type, ``cats_per_chunk`` categories at a time, summarized by lvis-api."""
+        if not self._compact:
             return super().compute_metrics(results)
-        from mmdet.evaluation.metrics import lvis_metric
-        original = lvis_metric.LVISEval
-        lvis_metric.LVISEval = FasterLVISEval
-        try:
-            return super().compute_metrics(results)
-        finally:
-            lvis_metric.LVISEval = original
+        logger = MMLogger.get_current_instance()
+        with get_local_path(self._ann_file_name, backend_args=self.backend_args) as path:
+            gt = LVIS(path)
+        cat_ids = sorted(gt.get_cat_ids())
+        rank = {c: k for k, c in enumerate(cat_ids)}
+        label_rank = np.array([rank[c['id']] for c in self._categories])
+        backend = build_backend(self.backend, gt)
+        fixed = self.fixed_ap_dets_per_cat
+        max_dets = -1 if fixed else MAX_DETS_PER_IMAGE
+        eval_results, per_class = OrderedDict(), {}
+        for metric in self.metrics:
+            logger.info(f'Evaluating {metric} ({self.backend}, {self._ap_name()})...')
+            selected = self._fixed_ap_selection(results, metric, logger) if fixed else None
+            precisions, recalls = [], []
+            for start in range(0, len(cat_ids), self.cats_per_chunk):
+                ranks = range(start, min(start + self.cats_per_chunk, len(cat_ids)))
+                anns = chunk_annotations(results, metric, label_rank, ranks, cat_ids, selected)
+                p, r = backend.evaluate(anns, metric, [cat_ids[k] for k in ranks], max_dets)
+                precisions.append(p)
+                recalls.append(r)
+                del anns  # before the next chunk's are made
+            precision = np.concatenate(precisions, axis=2)
+            recall = np.concatenate(recalls, axis=1)
+            summary = summarize(gt, precision, recall, metric, max_dets)
+            summary.print_results()
+            name = f'{metric}_fixed' if fixed else metric
+            ap = per_class_ap(precision)
+            if self.classwise:
+                self._log_classwise(gt.load_cats(cat_ids), ap, eval_results, logger)
+            for k, v in summary.get_results().items():
+                if k in (self.metric_items or SUMMARY_KEYS):
+                    eval_results[f'{name}_{k}'] = float(f'{float(v):.3f}')
+            per_class[metric] = dict(summary={k: float(v) for k, v in summary.results.items()},
+                                     ap=ap)
+        if self.per_class_ap:
+            self._write_per_class(gt.load_cats(cat_ids), per_class, logger)
+        return eval_results
+
+    def _ap_name(self) -> str:
+        if self.fixed_ap_dets_per_cat:
+            return f'Fixed AP, {self.fixed_ap_dets_per_cat} detections a class'
+        return f'LVIS AP, {MAX_DETS_PER_IMAGE} detections an image'
+
+    def _fixed_ap_selection(self, results: list, metric: str, logger) -> List[np.ndarray]:
+        """Per image, which kept detections are within their class's budget."""
+        scores = np.concatenate([r[metric]['all_scores'] for r in results] or [[]])
+        labels = np.concatenate([r[metric]['all_labels'] for r in results] or [[]])
+        within = top_per_category(scores, labels, self.fixed_ap_dets_per_cat)
+        counts = np.bincount(labels.astype(np.int64), minlength=len(self._categories))
+        full = int((counts >= self.fixed_ap_dets_per_cat).sum())
+        logger.info(f'Fixed AP ({metric}): {full} of {len(counts)} classes have '
+                    f'{self.fixed_ap_dets_per_cat} detections or more, the others fewer (the '
+                    f'model\'s max_per_img and score_thr limit them; Dave et al. output '
+                    f'{self.fixed_ap_dets_per_cat} for every class)')
+        offsets = np.cumsum([0] + [len(r[metric]['all_scores']) for r in results])
+        return [within[off + r[metric]['idx']] for r, off in zip(results, offsets)]
+
+    def _log_classwise(self, cats: List[dict], ap: np.ndarray, eval_results: dict,
+                       logger) -> None:
+        """mmdet's ``classwise``: one ``{name}_precision`` key a class and a logged table."""
+        cells = []
+        for cat, value in zip(cats, ap.tolist()):
+            eval_results[f"{cat['name']}_precision"] = round(value, 3)
+            cells.append(f"{cat['name'][:24]:<24} {value:6.3f}")
+        logger.info('\n' + '\n'.join('   '.join(cells[i:i + 3]) for i in range(0, len(cells), 3)))
+
+    def _write_per_class(self, cats: List[dict], per_class: dict, logger) -> None:
+        out_dir = self.per_class_dir or _log_dir()
+        if out_dir is None:
+            raise ValueError('per_class_ap=True: no Runner log dir to write to; pass '
+                             'per_class_dir=...')
+        os.makedirs(out_dir, exist_ok=True)
+        counts = None
+        if self.train_ann_file is not None:
+            with get_local_path(self.train_ann_file, backend_args=self.backend_args) as path:
+                counts = training_image_counts(path, [c['id'] for c in cats])
+        payload = dict(ann_file=self._ann_file_name, train_ann_file=self.train_ann_file,
+                       ap=self._ap_name(), backend=self.backend)
+        for metric, value in per_class.items():
+            rows = per_class_rows(cats, value['ap'], counts)
+            payload[metric] = dict(summary=value['summary'], classes=rows)
+            if counts is not None:
+                png = osp.join(out_dir, f'lvis_per_class_ap_{metric}.png')
+                plot_per_class_ap(rows, png, f'{metric} AP per class ({self._ap_name()})')
+                logger.info(f'per-class {metric} AP plotted in {png}')
+        path = osp.join(out_dir, PER_CLASS_FILE)
+        write_per_class_json(path, payload)
+        logger.info(f'per-class AP written to {path}')
 
 
-def check_classes_match(classes: List[str], names: List[str], ann_file: str) -> None:
-    """Raise unless the dataset's classes are the json's category names, in id order.
-
-    A name may differ slightly (mmdet spells ``speaker_(stereo_equipment)``, the LVIS v1
-    json ``speaker_(stero_equipment)``); a different count or a shifted order is refused.
-    """
-    fix = ('use the dataset type of this annotation file (LVISV1Dataset for lvis_v1_*.json, '
-           'LVISV05Dataset for lvis_v0.5_*.json) with its own classes, and the same '
-           'num_classes in the model')
-    if len(classes) != len(names):
-        raise ValueError(f'{ann_file} has {len(names)} categories but the test dataset lists '
-                         f'{len(classes)} classes: {fix}')
-    unlike = [(i, a, b) for i, (a, b) in enumerate(zip(classes, names))
-              if a != b and difflib.SequenceMatcher(None, a, b).ratio() < 0.8]
-    if unlike:
-        i, a, b = unlike[0]
-        raise ValueError(f'the test dataset\'s class {i} is {a!r} but category {i} of '
-                         f'{ann_file} (by id) is {b!r} ({len(unlike)} such pairs): labels '
-                         f'would be scored under the wrong categories; {fix}')
+def _log_dir() -> Optional[str]:
+    """The folder of the current MMLogger's log file (a Runner's ``log_dir``), if any."""
+    for handler in MMLogger.get_current_instance().handlers:
+        if isinstance(handler, logging.FileHandler):
+            return osp.dirname(handler.baseFilename)
+    return None

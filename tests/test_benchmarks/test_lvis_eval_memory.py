@@ -1,0 +1,88 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+import lvis_eval_memory as bench
+
+CATS = [{'id': i + 1, 'name': f'c{i}', 'synonyms': [], 'synset': f's{i}', 'def': '',
+         'image_count': 1, 'frequency': 'rcf'[i % 3]} for i in range(12)]
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_ellipse_rle_is_the_drawn_ellipse(seed):
+    mask_utils = pytest.importorskip('pycocotools.mask')
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        height, width = int(rng.integers(20, 60)), int(rng.integers(20, 60))
+        box = (rng.uniform(-5, width), rng.uniform(-height / 2, height),
+               rng.uniform(1, width), rng.uniform(1, 1.5 * height))  # some fill whole columns
+        x, y, w, h = box
+        rows, cols = np.mgrid[0:height, 0:width] + 0.5
+        drawn = ((cols - x - w / 2) / (w / 2)) ** 2 + ((rows - y - h / 2) / (h / 2)) ** 2 <= 1
+        rle = bench.ellipse_rle(box, height, width)
+        assert (mask_utils.decode(rle).astype(bool) == drawn).all(), box
+
+
+@pytest.mark.parametrize('num_images', [7, 8])
+def test_ranks_get_the_images_mmengines_sampler_gives_them(num_images, monkeypatch):
+    from mmengine.dataset import sampler as sampler_module
+    for rank in range(2):
+        monkeypatch.setattr(sampler_module, 'get_dist_info', lambda: (rank, 2))
+        sampler = sampler_module.DefaultSampler(list(range(num_images)), shuffle=False)
+        assert bench.my_images(num_images, rank, 2) == list(sampler)
+    assert bench.my_images(num_images, 0, 1) == list(range(num_images))
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('lvis_mem')
+    cats = root / 'cats.json'
+    cats.write_text(json.dumps(CATS))
+    args = bench.parse_args(['--categories', str(cats), '--scale', str(3 / 19809),
+                             '--dets-per-image', '40', '--work-dir', str(root)])
+    args.data_dir = str(root / 'data')
+    return args, bench.generate(args, args.data_dir)
+
+
+def test_generated_files_agree(data):
+    args, info = data
+    assert info['num_images'] == 3 and info['num_dets'] == 120
+    with open(f'{args.data_dir}/results_segm.json') as f:
+        segm = json.load(f)
+    offsets = np.load(f'{args.data_dir}/offsets.npy')
+    with open(f'{args.data_dir}/predictions.pkl', 'rb') as f:
+        f.seek(offsets[2])
+        last = pickle.load(f)
+    dets = [d for d in segm if d['image_id'] == last['img_id']]
+    assert len(dets) == len(last['masks']) == 40
+    for d, rle, box in zip(dets, last['masks'], last['bboxes']):
+        assert d['segmentation']['counts'] == rle['counts'].decode()
+        assert np.allclose(box, [d['bbox'][0], d['bbox'][1], d['bbox'][0] + d['bbox'][2],
+                                 d['bbox'][1] + d['bbox'][3]], atol=1e-3)
+    assert bench.generate(args, args.data_dir) == info  # reused, not regenerated
+
+
+def test_workers_agree_with_lvis_api(data, tmp_path, capsys):
+    pytest.importorskip('mmdet')
+    args, _ = data
+    metrics = {}
+    for worker in ('lvis-api', 'ours'):
+        bench.run_worker(bench.parse_args(['--worker', worker, '--data-dir', args.data_dir,
+                                           '--work-dir', str(tmp_path)]))
+        res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert res['peak_rss_mb'] >= res['rss_before_mb'] > 0
+        metrics[worker] = res['metrics']
+    for iou_type in ('bbox', 'segm'):
+        assert 0 < metrics['lvis-api'][iou_type]['AP'] < 1
+        for key in bench.KEYS:
+            assert metrics['ours'][iou_type][key] == pytest.approx(
+                metrics['lvis-api'][iou_type][key], abs=1e-12)
+
+
+def test_watchdog_stops_a_run_over_the_limit(data):
+    args, _ = data
+    out = bench.launch(args, 'lvis-api', 1, limit_mb=1)
+    assert out['error'].startswith('stopped by the watchdog at')
