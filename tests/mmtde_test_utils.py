@@ -2,6 +2,7 @@
 """Helpers shared by the tests (importable: ``pytest.ini`` puts ``tests/`` on the path)."""
 import os
 import os.path as osp
+import pickle
 import subprocess
 import sys
 
@@ -85,3 +86,12 @@ def runner_features(cfg_path, ckpt, work_dir, split='test'):
     loader = runner.build_dataloader(cfg.get(f'{split}_dataloader'))
     feats, _ = extract_features(runner.model, loader, progress=False)
     return runner.model, feats
+
+
+def write_cifar_batch(path, labels, key: str, seed: int) -> None:
+    """A stand-in for an official CIFAR pickled batch: random images with ``labels``
+    (``key`` is ``'labels'`` for CIFAR-10, ``'fine_labels'`` for CIFAR-100)."""
+    import numpy as np
+    data = np.random.default_rng(seed).integers(0, 256, (len(labels), 3072), dtype=np.uint8)
+    with open(path, 'wb') as f:
+        pickle.dump({'data': data, key: list(labels)}, f)

@@ -1,7 +1,5 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """CIFAR10LT / CIFAR100LT on tiny stand-ins for the official pickled batches."""
-import pickle
-
 import numpy as np
 import pytest
 import torch
@@ -9,13 +7,7 @@ from mmpretrain.registry import DATASETS
 
 from mmtde.cls.datasets import CIFAR10LT, CIFAR100LT, long_tail_counts
 from mmtde.evaluation import LongTailAccuracy
-
-
-def _write_batch(path, labels, key, seed):
-    rng = np.random.default_rng(seed)
-    data = rng.integers(0, 256, (len(labels), 3072), dtype=np.uint8)
-    with open(path, 'wb') as f:
-        pickle.dump({'data': data, key: list(labels)}, f)
+from mmtde_test_utils import write_cifar_batch
 
 
 @pytest.fixture
@@ -26,8 +18,8 @@ def cifar10_root(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     train = rng.permutation(np.repeat(np.arange(10), 50))
     for i in range(5):
-        _write_batch(folder / f'data_batch_{i + 1}', train[i * 100:(i + 1) * 100], 'labels', i)
-    _write_batch(folder / 'test_batch', np.repeat(np.arange(10), 10), 'labels', 9)
+        write_cifar_batch(folder / f'data_batch_{i + 1}', train[i * 100:(i + 1) * 100], 'labels', i)
+    write_cifar_batch(folder / 'test_batch', np.repeat(np.arange(10), 10), 'labels', 9)
     monkeypatch.setattr(CIFAR10LT, 'train_list', [[f'data_batch_{i}', None] for i in range(1, 6)])
     monkeypatch.setattr(CIFAR10LT, 'test_list', [['test_batch', None]])
     return str(tmp_path)
@@ -94,8 +86,8 @@ def test_metric_finds_counts_in_the_test_split_meta(cifar10_root):
 def test_cifar100lt(tmp_path, monkeypatch):
     folder = tmp_path / CIFAR100LT.base_folder
     folder.mkdir()
-    _write_batch(folder / 'train', np.repeat(np.arange(100), 5), 'fine_labels', 0)
-    _write_batch(folder / 'test', np.repeat(np.arange(100), 1), 'fine_labels', 1)
+    write_cifar_batch(folder / 'train', np.repeat(np.arange(100), 5), 'fine_labels', 0)
+    write_cifar_batch(folder / 'test', np.repeat(np.arange(100), 1), 'fine_labels', 1)
     monkeypatch.setattr(CIFAR100LT, 'train_list', [['train', None]])
     monkeypatch.setattr(CIFAR100LT, 'test_list', [['test', None]])
     ds = DATASETS.build(dict(type='CIFAR100LT', data_root=str(tmp_path), imbalance_factor=5,

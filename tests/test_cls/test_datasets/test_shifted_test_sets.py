@@ -1,7 +1,5 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """The forward / backward long-tailed test sets of LADE's / SADE's protocol."""
-import pickle
-
 import numpy as np
 import pytest
 
@@ -14,6 +12,7 @@ from mmtde.cls.datasets import (
     shifted_test_counts,
     shifted_test_indices,
 )
+from mmtde_test_utils import write_cifar_batch
 
 # SADE's test_all_cifar.py: name -> (imb_factor as SADE writes it, reverse)
 SADE_DISTRIBUTIONS = {
@@ -103,20 +102,14 @@ def test_bad_settings(call, match):
         call()
 
 
-def _write_batch(path, labels, key, seed):
-    data = np.random.default_rng(seed).integers(0, 256, (len(labels), 3072), dtype=np.uint8)
-    with open(path, 'wb') as f:
-        pickle.dump({'data': data, key: list(labels)}, f)
-
-
 @pytest.fixture
 def cifar10_root(tmp_path, monkeypatch):
     """Official layout: 50 training and 100 test images a class (test in shuffled order)."""
     folder = tmp_path / CIFAR10LT.base_folder
     folder.mkdir()
-    _write_batch(folder / 'data_batch_1', np.repeat(np.arange(10), 50), 'labels', 0)
+    write_cifar_batch(folder / 'data_batch_1', np.repeat(np.arange(10), 50), 'labels', 0)
     test = np.random.default_rng(1).permutation(np.repeat(np.arange(10), 100))
-    _write_batch(folder / 'test_batch', test, 'labels', 1)
+    write_cifar_batch(folder / 'test_batch', test, 'labels', 1)
     monkeypatch.setattr(CIFAR10LT, 'train_list', [['data_batch_1', None]])
     monkeypatch.setattr(CIFAR10LT, 'test_list', [['test_batch', None]])
     return str(tmp_path)
