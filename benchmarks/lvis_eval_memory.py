@@ -206,7 +206,19 @@ class _Encoded(list):
 
 
 def run_worker(args):
-    """Evaluate in this process; print one JSON line with time, memory and the metrics."""
+    """Evaluate in this process; print one JSON line with time, memory and the metrics.
+
+    mmdet's mask encoder is patched for the run (the masks come encoded) and restored after
+    it, so that a worker run in-process (the tests) leaves mmdet as it found it."""
+    from mmdet.evaluation.metrics import lvis_metric
+    original = lvis_metric.encode_mask_results
+    try:
+        return _evaluate(args)
+    finally:
+        lvis_metric.encode_mask_results = original
+
+
+def _evaluate(args):
     import torch
 
     from mmtde.evaluation.lvis_compat import patch_lvis_numpy
