@@ -86,6 +86,13 @@ def _pack(found: dict, source: str) -> Dict[str, np.ndarray]:
     return arrays
 
 
+def cache_root() -> str:
+    """mmtde's cache folder: ``$MMTDE_CACHE``, else ``${XDG_CACHE_HOME:-~/.cache}/mmtde`` (the
+    same folder ``tools/setup_env.sh`` keeps its mmcv wheels in)."""
+    return os.environ.get('MMTDE_CACHE') or osp.join(
+        os.environ.get('XDG_CACHE_HOME') or osp.join(osp.expanduser('~'), '.cache'), 'mmtde')
+
+
 def find_source(data_dir: Optional[str]) -> Tuple[str, str]:
     """Where CIFAR-10 is under ``data_dir``: ``(kind, path)`` with kind in
     ``npz`` / ``official`` / ``folder`` / ``tarball``."""

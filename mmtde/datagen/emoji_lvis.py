@@ -323,7 +323,7 @@ def make_emoji_lvis(out_dir: str,
         max_images (int): Training images of the most frequent class. Defaults to 300.
         noto_font (str, optional): See :func:`find_fonts`.
         cache_dir (str, optional): Where CIFAR-10 decoded once is kept. Defaults to
-            ``~/.cache/mmtde``.
+            :func:`~mmtde.datagen.cifar10.cache_root` (``~/.cache/mmtde``).
         progress (bool): Print progress. Defaults to True.
 
     Returns:
@@ -348,9 +348,8 @@ def make_emoji_lvis(out_dir: str,
     glyphs = {s: [render_glyph(fonts[s], chr(c['codepoint'])) for c in classes] for s in STYLES}
     pools = dict(train=None, test=None)
     if cifar10 is not None:
-        from .cifar10 import prepare_cifar10
-        npz = prepare_cifar10(cifar10, cache_dir or osp.join(osp.expanduser('~'), '.cache',
-                                                             'mmtde'))
+        from .cifar10 import cache_root, prepare_cifar10
+        npz = prepare_cifar10(cifar10, cache_dir or cache_root())
         with np.load(npz) as arrays:
             pools = dict(train=arrays['train_x'], test=arrays['test_x'])
 

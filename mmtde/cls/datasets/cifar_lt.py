@@ -13,7 +13,7 @@ from mmengine.logging import MMLogger
 from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.registry import DATASETS
 
-from mmtde.datagen.cifar10 import find_source, prepare_cifar10
+from mmtde.datagen.cifar10 import cache_root, find_source, prepare_cifar10
 
 from .long_tail import LongTailMixin, count_labels
 
@@ -22,11 +22,9 @@ def cifar10_cache_dir(source: str) -> str:
     """Where the decoded arrays of the CIFAR-10 copy at ``source`` are kept: under
     ``$MMTDE_CACHE`` (default ``~/.cache/mmtde``), keyed by the copy's path and mtime so that
     another (or a changed) copy is decoded again."""
-    root = os.environ.get('MMTDE_CACHE') or osp.join(
-        os.environ.get('XDG_CACHE_HOME') or osp.join(osp.expanduser('~'), '.cache'), 'mmtde')
     source = osp.abspath(source)
     key = hashlib.sha1(f'{source}:{os.stat(source).st_mtime_ns}'.encode()).hexdigest()[:12]
-    return osp.join(root, 'cifar10', key)
+    return osp.join(cache_root(), 'cifar10', key)
 
 
 class _CIFAR10AnyCopy(CIFAR10):
