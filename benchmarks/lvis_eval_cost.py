@@ -52,12 +52,17 @@ def default_categories():
     return None
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Cost of LVIS evaluation (lvis-api, mmdet '
-                                     'LVISMetric, faster-coco-eval) on a synthetic LVIS v1 set.')
+def add_categories_argument(parser: argparse.ArgumentParser) -> None:
+    """``--categories``: the LVIS v1 category list the synthetic set is built from."""
     parser.add_argument('--categories', default=default_categories(),
                         help='LVIS v1 category list, or an LVIS json (default: '
                         '$MMTDE_LVIS_CATEGORIES, else $MMTDE_DATA_DIR/lvis_v1_categories.json)')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Cost of LVIS evaluation (lvis-api, mmdet '
+                                     'LVISMetric, faster-coco-eval) on a synthetic LVIS v1 set.')
+    add_categories_argument(parser)
     parser.add_argument('--num-images', type=int, default=500)
     parser.add_argument('--dets-per-image', type=int, default=300)
     parser.add_argument('--seed', type=int, default=0)

@@ -52,7 +52,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from lvis_eval_cost import (  # noqa: E402
-    default_categories,
+    add_categories_argument,
     load_categories,
     peak_rss_mb,
     rss_mb,
@@ -68,9 +68,7 @@ KEYS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr', 'APc', 'APf')
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Time and peak memory of LVIS bbox + segm '
                                      'evaluation on a synthetic set the size of LVIS v1 val.')
-    parser.add_argument('--categories', default=default_categories(),
-                        help='LVIS v1 category list, or an LVIS json (default: '
-                        '$MMTDE_LVIS_CATEGORIES, else $MMTDE_DATA_DIR/lvis_v1_categories.json)')
+    add_categories_argument(parser)
     parser.add_argument('--scale', type=float, default=1.0,
                         help=f'fraction of LVIS v1 val\'s {LVIS_V1_VAL_IMAGES} images')
     parser.add_argument('--dets-per-image', type=int, default=300)
