@@ -358,10 +358,14 @@ def main(argv=None):
     out = osp.join(args.work_dir, 'results.json')
     results = {int(k): v for k, v in (_read_json(out) or {}).items()}
     for seed, rows in results.items():  # results written before the trace was recorded
+        traces = {}  # the causal-norm model's three rows share one training
         for name, row in rows.items():
             method = 'causalnorm' if name in ('deconfound', 'tde', 'tde_heldout') else name
             if row.get('training') is None:
-                row['training'] = training_trace(osp.join(args.work_dir, f'seed{seed}', method))
+                if method not in traces:
+                    traces[method] = training_trace(
+                        osp.join(args.work_dir, f'seed{seed}', method))
+                row['training'] = traces[method]
     for seed in args.seeds:
         rows = {'causalnorm': 'tde'}  # the causal-norm model's rows carry other names
         if all(rows.get(m, m) in results.get(seed, {}) for m in args.methods):
