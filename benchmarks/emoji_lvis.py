@@ -32,7 +32,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)  # this checkout's mmtde first
@@ -201,9 +201,18 @@ def score(method: str, seed: int, work_dir: str, split: str, alpha: Optional[flo
     return result
 
 
-def run_seed(seed: int, args) -> Dict[str, dict]:
-    rows = {}
+def _rows_of(method: str) -> Tuple[str, ...]:
+    """The result rows one training gives: the causal-norm model is scored three times."""
+    return ('deconfound', 'tde', 'tde_heldout') if method == 'causalnorm' else (method,)
+
+
+def run_seed(seed: int, args, rows: Dict[str, dict], save) -> Dict[str, dict]:
+    """Train and score the methods of ``args.methods`` that ``rows`` (this seed's results so
+    far) lacks, one at a time, calling ``save()`` after each: an interrupted seed, or one
+    that a new method is added to, runs only what is missing."""
     for method in args.methods:
+        if all(name in rows for name in _rows_of(method)):
+            continue
         work_dir = osp.join(args.work_dir, f'seed{seed}', method)
         seconds = train(method, seed, work_dir, args.cfg_options)
         trace = training_trace(work_dir)
@@ -211,16 +220,18 @@ def run_seed(seed: int, args) -> Dict[str, dict]:
             rows[method] = dict(
                 score(method, seed, work_dir, 'val', None, args.data_root, args.cfg_options),
                 train_seconds=seconds, training=trace)
+            save()
             continue
         sweep = {a: score(method, seed, work_dir, 'heldout', a, args.data_root,
                            args.cfg_options, boxes_only=True)['bbox_AP']
                  for a in args.alphas}
         best = max(sweep, key=lambda a: (sweep[a], -a))
-        for name, alpha in (('deconfound', 0.0), ('tde', PAPER_ALPHA), ('tde_heldout', best)):
+        for name, alpha in zip(_rows_of(method), (0.0, PAPER_ALPHA, best)):
             rows[name] = dict(
                 score(method, seed, work_dir, 'val', alpha, args.data_root, args.cfg_options),
                 train_seconds=seconds, alpha=alpha, training=trace)
         rows['tde_heldout']['heldout_bbox_AP_by_alpha'] = sweep
+        save()
     return rows
 
 
@@ -360,23 +371,22 @@ def main(argv=None):
     for seed, rows in results.items():  # results written before the trace was recorded
         traces = {}  # the causal-norm model's three rows share one training
         for name, row in rows.items():
-            method = 'causalnorm' if name in ('deconfound', 'tde', 'tde_heldout') else name
+            method = 'causalnorm' if name in _rows_of('causalnorm') else name
             if row.get('training') is None:
                 if method not in traces:
                     traces[method] = training_trace(
                         osp.join(args.work_dir, f'seed{seed}', method))
                 row['training'] = traces[method]
-    for seed in args.seeds:
-        rows = {'causalnorm': 'tde'}  # the causal-norm model's rows carry other names
-        if all(rows.get(m, m) in results.get(seed, {}) for m in args.methods):
-            print(f'[bench] seed {seed}: every method is in {out}; reused', flush=True)
-            summarise({s: results[s] for s in args.seeds if s in results}, counts,
-                      args.work_dir)
-            continue
-        results.setdefault(seed, {}).update(run_seed(seed, args))  # other methods' rows stay
+    def save():
         _write_json(out, results)
         summarise({s: results[s] for s in args.seeds if s in results}, counts, args.work_dir)
 
+    for seed in args.seeds:
+        rows = results.setdefault(seed, {})
+        if all(n in rows for m in args.methods for n in _rows_of(m)):
+            print(f'[bench] seed {seed}: every method is in {out}; reused', flush=True)
+        run_seed(seed, args, rows, save)  # other methods' rows stay
+    save()
 
 if __name__ == '__main__':
     main()

@@ -112,3 +112,43 @@ def test_training_trace_reads_every_run_of_a_resumed_training(tmp_path):
             for s, v in steps))
     assert bench.training_trace(str(tmp_path)) == dict(
         max_loss_cls=156.2, max_loss_cls_iter=150, last_loss_cls=1.3, last_iter=200)
+
+
+def test_a_seed_runs_only_the_methods_its_results_lack(tmp_path, monkeypatch):
+    """Resumable per method: results.json's rows are the record of what ran (a fresh checkout
+    has them without the work dirs), and every finished method is saved before the next."""
+    import emoji_lvis as bench
+    data = tmp_path / 'data' / 'annotations'
+    data.mkdir(parents=True)
+    for split in ('train', 'val'):
+        (data / f'lvis_v1_{split}.json').write_text(json.dumps(
+            dict(categories=[dict(name='cat', image_count=5)])))
+    work = tmp_path / 'work'
+    work.mkdir()
+    ap = {k: 5.0 for k in bench.KEYS}
+    old = dict(ap, train_seconds=600.0, per_class_segm_ap={'cat': 0.05}, training=None)
+    (work / 'results.json').write_text(json.dumps(
+        {'0': {'ce': old, 'deconfound': dict(old, alpha=0.0), 'tde': dict(old, alpha=1.5),
+               'tde_heldout': dict(old, alpha=1.0)}, '1': {'ce': old}}))
+    calls, saved = [], []
+
+    def train(method, seed, work_dir, cfg_options):
+        calls.append(('train', method, seed))
+        return 60.0
+
+    def score(method, seed, work_dir, split, alpha, *args, **kwargs):
+        if method == 'causalnorm':  # the run stops after the first method it trains
+            saved.append(json.loads((work / 'results.json').read_text()))
+            raise KeyboardInterrupt
+        return dict(ap, per_class_segm_ap={'cat': 0.05})
+
+    monkeypatch.setattr(bench, 'train', train)
+    monkeypatch.setattr(bench, 'score', score)
+    argv = ['--data-root', str(tmp_path / 'data'), '--work-dir', str(work), '--seeds', '0', '1',
+            '--methods', 'ce', 'seesaw', 'causalnorm']
+    with pytest.raises(KeyboardInterrupt):
+        bench.main(argv)
+    # seed 0 lacks only Seesaw; seed 1 lacks Seesaw and causal norm
+    assert calls == [('train', 'seesaw', 0), ('train', 'seesaw', 1), ('train', 'causalnorm', 1)]
+    assert set(saved[0]['0']) == {'ce', 'seesaw', 'deconfound', 'tde', 'tde_heldout'}
+    assert set(saved[0]['1']) == {'ce', 'seesaw'} and saved[0]['1']['ce'] == old
