@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The paper's full CIFAR-10-LT IF 100 schedule on a CPU, through the user's own tools, resumable.
+#
+#   DATA_DIR=/path/to/data bash benchmarks/cifar10_lt_full_cpu.sh            # causal norm + TDE
+#   METHOD=ce DATA_DIR=/path/to/data bash benchmarks/cifar10_lt_full_cpu.sh  # linear-CE baseline
+#
+# 1. tools/train.py on configs/cifar_lt/resnet32-<METHOD>_1xb256-200e_cifar10-lt-if100.py, the
+#    config's own schedule (200 epochs, batch 256, lr 0.2, 5-epoch warm-up, x0.01 at 120 and 160),
+#    with 50 training images a class held out (heldout_per_class on every split, so alpha and
+#    the post-hoc taus are picked without the test set) and bfloat16 autocast
+#    (BF16OptimWrapper; PRECISION=fp32 for float32). Interrupted, the same command resumes from
+#    the last epoch's checkpoint (tools/train.py --resume).
+# 2. tools/analysis/tde_alpha_sweep.py on the last checkpoint: the alpha sweep on the held-out
+#    split (TDE off, paper alpha, held-out alpha, authors' rule), post-hoc logit adjustment and
+#    tau-norm picked there and scored on the balanced test set (--posthoc), then the shifted test
+#    sets of LADE's / SADE's protocol (--test-priors all).
+# 3. tools/test.py on that checkpoint at the paper's alpha (causal norm) or as is (CE): the row a
+#    user reproduces from the published file.
+# 4. tools/publish_model.py: the checkpoint without optimizer state, named with its sha256.
+#
+# Environment: DATA_DIR ($MMTDE_DATA_DIR; the official cifar-10-batches-py/, the JPEG copy or its
+# tarball), METHOD (causalnorm | ce), PRECISION (bf16 | fp32), WORK (work dir, default
+# work_dirs/cifar10_lt_full/<METHOD>), WORKERS (dataloader workers, default 1: the images are in
+# memory, and more worker processes only compete with the 2 training threads), HELDOUT (training
+# images a class held out, 50), PY (python),
+# EXTRA (more --cfg-options, e.g. "train_cfg.max_epochs=1" for a dry run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA_DIR=${DATA_DIR:-${MMTDE_DATA_DIR:-}}
+METHOD=${METHOD:-causalnorm}
+PRECISION=${PRECISION:-bf16}
+WORKERS=${WORKERS:-1}
+HELDOUT=${HELDOUT:-50}
+PY=${PY:-python}
+EXTRA=${EXTRA:-}
+case "$METHOD" in
+  causalnorm) CFG=configs/cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py ;;
+  ce) CFG=configs/cifar_lt/resnet32-ce_1xb256-200e_cifar10-lt-if100.py ;;
+  *) echo "METHOD=$METHOD: use causalnorm or ce" >&2; exit 2 ;;
+esac
+case "$PRECISION" in
+  bf16) OPTIM=BF16OptimWrapper ;;
+  fp32) OPTIM=OptimWrapper ;;
+  *) echo "PRECISION=$PRECISION: use bf16 or fp32" >&2; exit 2 ;;
+esac
+if [ -z "$DATA_DIR" ] || [ ! -e "$DATA_DIR" ]; then
+  echo "DATA_DIR='$DATA_DIR' does not exist: set DATA_DIR (or MMTDE_DATA_DIR) to the folder that" \
+       "holds cifar-10-batches-py/, the JPEG copy train/ + test/ or cifar10-jpeg.tar.gz" >&2
+  exit 2
+fi
+WORK=${WORK:-work_dirs/cifar10_lt_full/$METHOD}
+NAME=$(basename "$CFG" .py)
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+mkdir -p "$WORK"
+stamp() { echo "[cifar10-lt-full $(date -u +%H:%M:%S)] $*" | tee -a "$WORK/stages.log"; }
+
+DATA=()
+for split in train val test; do
+  DATA+=("${split}_dataloader.dataset.data_root=$DATA_DIR"
+         "${split}_dataloader.dataset.heldout_per_class=$HELDOUT")
+done
+for split in train val; do
+  DATA+=("${split}_dataloader.num_workers=$WORKERS"
+         "${split}_dataloader.persistent_workers=$([ "$WORKERS" -gt 0 ] && echo True || echo False)")
+done
+# shellcheck disable=SC2206
+OPTS=("${DATA[@]}" optim_wrapper.type=$OPTIM default_hooks.checkpoint.max_keep_ckpts=3 $EXTRA)
+
+stamp "train $METHOD ($PRECISION) in $WORK (resumes from its last checkpoint)"
+"$PY" tools/train.py "$CFG" --work-dir "$WORK" --resume --cfg-options "${OPTS[@]}"
+CKPT=$WORK/$(basename "$(cat "$WORK/last_checkpoint")")
+stamp "trained: $CKPT"
+
+DUMPED=$WORK/$NAME.py  # the config with the options, as mmengine dumped it
+stamp "alpha sweep on the held-out split, post-hoc corrections on the balanced test set"
+"$PY" tools/analysis/tde_alpha_sweep.py "$DUMPED" "$CKPT" --split heldout --posthoc \
+    --alphas $(seq 0 0.1 3) --out-dir "$WORK/sweep"
+stamp "shifted test sets (forward50 ... uniform ... backward50)"
+"$PY" tools/analysis/tde_alpha_sweep.py "$DUMPED" "$CKPT" --split heldout \
+    --test-priors all --alphas $(seq 0 0.1 3) --out-dir "$WORK/sweep_test_priors"
+
+stamp "tools/test.py on the last checkpoint"
+"$PY" tools/test.py "$DUMPED" "$CKPT" --work-dir "$WORK/test"
+if [ "$METHOD" = causalnorm ]; then
+  "$PY" tools/test.py "$DUMPED" "$CKPT" --work-dir "$WORK/test_alpha0" \
+      --cfg-options model.head.alpha=0
+fi
+
+stamp "publish"
+mkdir -p "$WORK/publish"
+rm -f "$WORK/publish"/*.pth "$WORK/publish/SHA256SUMS"  # a rerun publishes its own last checkpoint
+"$PY" tools/publish_model.py "$CKPT" "$WORK/publish/${NAME}.pth"
+(cd "$WORK/publish" && sha256sum ./*.pth | tee SHA256SUMS)
+stamp "done"

@@ -1,0 +1,80 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""benchmarks/cifar10_lt_full_cpu.sh end to end on a tiny CIFAR-10 copy: train with
+tools/train.py (and resume), sweep, test, publish; and its argument errors."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SCRIPT = osp.join(REPO, 'benchmarks', 'cifar10_lt_full_cpu.sh')
+
+
+def _run(env, tmp_path):
+    env = dict(os.environ, PY=sys.executable, MMTDE_CACHE=str(tmp_path / 'c'),
+               OMP_NUM_THREADS='1', **env)
+    return subprocess.run(['bash', SCRIPT], env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.parametrize('env, match', [
+    (dict(METHOD='ldam'), 'METHOD=ldam: use causalnorm or ce'),
+    (dict(PRECISION='fp16'), 'PRECISION=fp16: use bf16 or fp32'),
+    (dict(DATA_DIR='/nonexistent/cifar'), "DATA_DIR='/nonexistent/cifar' does not exist"),
+])
+def test_bad_settings_name_the_value_and_the_fix(env, match, tmp_path):
+    env = dict(dict(DATA_DIR=str(tmp_path), WORK=str(tmp_path / 'w')), **env)
+    out = _run(env, tmp_path)
+    assert out.returncode == 2 and match in out.stderr
+    assert not (tmp_path / 'w').exists()
+
+
+def test_the_full_run_on_a_tiny_copy(tmp_path):
+    """Two 1-epoch runs (the second resumes to epoch 2), both sweeps, both tests, publish."""
+    rng = np.random.default_rng(0)
+    data = tmp_path / 'data'
+    data.mkdir()
+    train_y = np.repeat(np.arange(10), 30)
+    test_y = np.repeat(np.arange(10), 100)
+    np.savez(data / 'cifar10-uint8.npz',
+             train_x=rng.integers(0, 256, (300, 32, 32, 3), dtype=np.uint8), train_y=train_y,
+             test_x=rng.integers(0, 256, (1000, 32, 32, 3), dtype=np.uint8), test_y=test_y)
+    work = tmp_path / 'work'
+    small = ' '.join(f'{s}_dataloader.dataset.imbalance_factor=5' for s in ('train', 'val', 'test'))
+    env = dict(DATA_DIR=str(data), WORK=str(work), PRECISION='fp32', HELDOUT='5', WORKERS='0')
+    first = _run(dict(env, EXTRA=small + ' train_cfg.max_epochs=1'), tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    second = _run(dict(env, EXTRA=small + ' train_cfg.max_epochs=2'), tmp_path)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert 'resumed epoch: 1' in second.stdout + second.stderr
+    assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_2.pth')
+    # the held-out split picked alpha and the post-hoc taus; every correction scored on test
+    with open(work / 'sweep' / 'corrections.json') as f:
+        corr = json.load(f)
+    assert corr['selection_split'] == 'heldout' and corr['head'] == 'CausalNormHead'
+    assert {'tde', 'logit_adjustment'} <= set(corr['picked'])
+    with open(work / 'sweep' / 'alpha_sweep.json') as f:
+        sweep = json.load(f)
+    assert len(sweep['rows']) == 31  # 0, 0.1, ..., 3
+    with open(work / 'sweep_test_priors' / 'corrections.json') as f:
+        shifted = json.load(f)
+    assert len(shifted['test_sets']) == 11
+    # tools/test.py at the config's alpha and at 0 wrote their metrics
+    for name in ('test', 'test_alpha0'):
+        assert any(f.endswith('.json') for _, _, fs in os.walk(work / name) for f in fs), name
+    # the published file: no optimizer state, the model's d, named with its sha256
+    published = [f for f in os.listdir(work / 'publish') if f.endswith('.pth')]
+    assert len(published) == 1
+    import hashlib
+
+    import torch
+    path = work / 'publish' / published[0]
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert sha[:8] in published[0] and sha in (work / 'publish' / 'SHA256SUMS').read_text()
+    ckpt = torch.load(path, map_location='cpu', weights_only=False)
+    assert 'optimizer' not in ckpt
+    d = [v for k, v in ckpt['state_dict'].items() if k.endswith('.d')]
+    assert len(d) == 1 and d[0].abs().sum() > 0  # the trained moving average travels with it

@@ -1,0 +1,60 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""Make a training checkpoint a release file: the weights and buffers (TDE's ``d`` included),
+its meta, nothing to resume with; named ``<out>_<yyyymmdd>-<sha256[:8]>.pth``.
+
+    python tools/publish_model.py work_dirs/run/epoch_200.pth work_dirs/publish/resnet32.pth
+
+mmpretrain's ``tools/model_converters/publish_model.py`` does the same, but its ``torch.load``
+(``weights_only=True`` since torch 2.6) refuses the numpy values mmengine writes into a
+checkpoint's message hub; here they are allowed by ``register_checkpoint_safe_globals`` (the
+project's answer to that breakage, see the README), and nothing else is.
+"""
+import argparse
+import datetime
+import hashlib
+import os
+import os.path as osp
+
+import torch
+
+from mmtde.engine import register_checkpoint_safe_globals
+
+DROP = ('optimizer', 'param_schedulers', 'message_hub', 'hook_msgs', 'ema_state_dict')
+
+
+def publish(in_file: str, out_file: str) -> str:
+    """Write the release file next to ``out_file``; returns its path."""
+    if not osp.isfile(in_file):
+        raise FileNotFoundError(f'checkpoint {in_file!r} does not exist')
+    out_dir = osp.dirname(osp.abspath(out_file))
+    if not osp.isdir(out_dir):
+        raise FileNotFoundError(f'output folder {out_dir!r} does not exist: create it first')
+    register_checkpoint_safe_globals()
+    ckpt = torch.load(in_file, map_location='cpu', weights_only=True)
+    if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
+        raise ValueError(f'{in_file!r} is not an mmengine checkpoint (no "state_dict")')
+    ckpt = {k: v for k, v in ckpt.items() if k not in DROP}
+    stem = out_file[:-len('.pth')] if out_file.endswith('.pth') else out_file
+    tmp = f'{stem}.tmp.pth'
+    torch.save(ckpt, tmp)
+    with open(tmp, 'rb') as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    final = f'{stem}_{datetime.date.today():%Y%m%d}-{sha[:8]}.pth'
+    os.replace(tmp, final)  # whole or not at all
+    return final
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('in_file', help='a checkpoint written by training')
+    parser.add_argument('out_file', help='the release file name; date and sha256 are appended')
+    args = parser.parse_args(argv)
+    try:
+        final = publish(args.in_file, args.out_file)
+    except (FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
+    print(f'published {final}')
+
+
+if __name__ == '__main__':
+    main()
