@@ -76,6 +76,9 @@ def parse_args(argv=None):
     parser.add_argument('--epochs', type=int, default=8, help='CPU schedule epochs (default 8)')
     parser.add_argument('--batch-size', type=int, default=128)
     parser.add_argument('--lr', type=float, default=0.1)
+    parser.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32',
+                        help='bf16: bfloat16 autocast in training (BF16OptimWrapper; a CPU with '
+                        'AVX512-BF16 or AMX, or a GPU); features and scores stay float32')
     parser.add_argument('--full', action='store_true',
                         help="the paper's 200-epoch schedule from the configs (GPU)")
     parser.add_argument('--paper-alpha', type=float, default=1.0)
@@ -149,6 +152,8 @@ def build_cfg(args, method: str, imb: str, npz: str, run_dir: str):
     cfg.default_hooks.logger.interval = min(iters, 50)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=epochs, max_keep_ckpts=1)
     cfg.randomness = dict(seed=args.seed)
+    if args.precision == 'bf16':
+        cfg.optim_wrapper.type = 'BF16OptimWrapper'
     cfg.env_cfg.cudnn_benchmark = torch.cuda.is_available()  # fixed 32x32 input
     cfg.work_dir = run_dir
     return cfg
@@ -161,6 +166,7 @@ def train_and_extract(args, method: str, imb: str, npz: str) -> dict:
     # what decides the trained model (not --time-budget-min: the cache records the epochs run)
     settings = dict(method=method, imbalance_factor=imb, full=args.full, seed=args.seed,
                     heldout_per_class=args.heldout_per_class,
+                    **({} if args.precision == 'fp32' else dict(precision=args.precision)),
                     **({} if args.full else dict(epochs=args.epochs, batch_size=args.batch_size,
                                                  lr=args.lr)))
     if args.resume and osp.isfile(cache):
@@ -347,12 +353,14 @@ def main(argv=None):
         f'{os.cpu_count()}-core CPU ({platform.processor() or platform.machine()}), no GPU'
     schedule = ('paper: 200 epochs, batch 256, lr 0.2, 5-ep warm-up, x0.01 at 120/160'
                 if args.full else f'CPU: {args.epochs} epochs, batch {args.batch_size}, lr '
-                f'{args.lr:g}, 1-ep warm-up then cosine')
+                f'{args.lr:g}, 1-ep warm-up then cosine') + (
+                    ', bfloat16 autocast' if args.precision == 'bf16' else '')
     meta = dict(schedule=schedule, schedule_short='200 ep' if args.full else
                 f'{args.epochs} CPU epochs', hardware=device, torch=torch.__version__,
                 command='python ' + ' '.join([osp.relpath(__file__, REPO)] + sys.argv[1:]),
                 seed=args.seed, heldout_per_class=args.heldout_per_class,
-                paper_alpha=args.paper_alpha, started=time.strftime('%Y-%m-%d %H:%M:%S'))
+                precision=args.precision, paper_alpha=args.paper_alpha,
+                started=time.strftime('%Y-%m-%d %H:%M:%S'))
     results = {}
     for imb in args.imbalance_factors:
         runs = {m: train_and_extract(args, m, imb, npz) for m in args.methods}

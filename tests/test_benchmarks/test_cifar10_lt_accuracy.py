@@ -62,3 +62,13 @@ def test_micro_run_writes_table_json_and_pictures(tmp_path):
     assert os.path.getmtime(caches[0]) > stamps[0]  # other epochs: trained again
     with open(work / 'results.json') as f:
         assert json.load(f)['results']['4']['epochs']['causalnorm'] == 2
+
+
+@pytest.mark.parametrize('precision, wrapper', [('fp32', 'OptimWrapper'),
+                                                ('bf16', 'BF16OptimWrapper')])
+def test_precision_selects_the_optim_wrapper(tmp_path, precision, wrapper):
+    args = bench.parse_args(['--precision', precision])
+    cfg = bench.build_cfg(args, 'causalnorm', '100', str(tmp_path / 'x.npz'), str(tmp_path))
+    assert cfg.optim_wrapper.get('type', 'OptimWrapper') == wrapper  # mmengine's default
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--precision', 'fp16'])
