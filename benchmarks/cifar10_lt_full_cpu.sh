@@ -64,7 +64,9 @@ for split in train val; do
          "${split}_dataloader.persistent_workers=$([ "$WORKERS" -gt 0 ] && echo True || echo False)")
 done
 # shellcheck disable=SC2206
-OPTS=("${DATA[@]}" optim_wrapper.type=$OPTIM default_hooks.checkpoint.max_keep_ckpts=3 $EXTRA)
+# atomic_local: a run killed while saving leaves the previous checkpoint, never a truncated one
+OPTS=("${DATA[@]}" optim_wrapper.type=$OPTIM default_hooks.checkpoint.max_keep_ckpts=3
+      default_hooks.checkpoint.backend_args.backend=atomic_local $EXTRA)
 
 stamp "train $METHOD ($PRECISION) in $WORK (resumes from its last checkpoint)"
 "$PY" tools/train.py "$CFG" --work-dir "$WORK" --resume --cfg-options "${OPTS[@]}"

@@ -51,6 +51,8 @@ def test_the_full_run_on_a_tiny_copy(tmp_path):
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert 'resumed epoch: 1' in second.stdout + second.stderr
     assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_2.pth')
+    dumped = (work / 'resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py').read_text()
+    assert "backend='atomic_local'" in dumped  # no truncated checkpoint if killed while saving
     # the held-out split picked alpha and the post-hoc taus; every correction scored on test
     with open(work / 'sweep' / 'corrections.json') as f:
         corr = json.load(f)
