@@ -63,8 +63,8 @@ for split in train val; do
   DATA+=("${split}_dataloader.num_workers=$WORKERS"
          "${split}_dataloader.persistent_workers=$([ "$WORKERS" -gt 0 ] && echo True || echo False)")
 done
-# shellcheck disable=SC2206
 # atomic_local: a run killed while saving leaves the previous checkpoint, never a truncated one
+# shellcheck disable=SC2206
 OPTS=("${DATA[@]}" optim_wrapper.type=$OPTIM default_hooks.checkpoint.max_keep_ckpts=3
       default_hooks.checkpoint.backend_args.backend=atomic_local $EXTRA)
 

@@ -377,6 +377,7 @@ def main(argv=None):
                     traces[method] = training_trace(
                         osp.join(args.work_dir, f'seed{seed}', method))
                 row['training'] = traces[method]
+
     def save():
         _write_json(out, results)
         summarise({s: results[s] for s in args.seeds if s in results}, counts, args.work_dir)
@@ -387,6 +388,7 @@ def main(argv=None):
             print(f'[bench] seed {seed}: every method is in {out}; reused', flush=True)
         run_seed(seed, args, rows, save)  # other methods' rows stay
     save()
+
 
 if __name__ == '__main__':
     main()
