@@ -8,7 +8,8 @@ Three figures, each measured in this process with ``--threads`` threads:
   training batch, forward, in each of its three stages (16, 32, 64 channels).
 * ``step``: one SGD training step of the config's model (forward, loss with the update of ``d``,
   backward, SGD step) on a synthetic batch, in the variants a user can switch on from a config:
-  float32 NCHW (the default), channels-last, bfloat16 autocast, ``torch.compile``. For each:
+  float32 NCHW (the default), channels-last, bfloat16 autocast, ``torch.compile`` and their
+  combinations (``+``). For each:
   milliseconds a step, images a second and the fraction of both peaks that the step's
   arithmetic reaches (3 x the forward FLOPs, counted on the model's convolutions and linears).
 * ``data``: the config's own train pipeline (decoding, random crop, flip, packing) in the main
@@ -33,7 +34,8 @@ from torch import nn
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py'
-VARIANTS = ('fp32', 'channels_last', 'bf16', 'compile')
+VARIANTS = ('fp32', 'channels_last', 'bf16', 'compile', 'channels_last+compile',
+            'bf16+channels_last', 'bf16+channels_last+compile')
 
 
 def parse_args(argv=None):
@@ -43,7 +45,8 @@ def parse_args(argv=None):
     parser.add_argument('--batch', type=int, default=256)
     parser.add_argument('--steps', type=int, default=10, help='timed steps per variant')
     parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument('--variants', nargs='+', default=list(VARIANTS[:5]), choices=VARIANTS,
+                        help='bfloat16 variants are skipped on a CPU that would emulate it')
     parser.add_argument('--data-root', default=None,
                         help='CIFAR-10 copy for the data figure (official pickles, image '
                         'folder or cifar10-jpeg.tar.gz); without it the data figure is skipped')
@@ -136,13 +139,14 @@ def step_fn(model: nn.Module, variant: str, batch: int) -> Callable[[], None]:
     labels = torch.randint(0, 10, (batch,), generator=gen)
     samples = [DataSample().set_gt_label(int(y)) for y in labels]
     optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    if variant == 'channels_last':
+    parts = variant.split('+')
+    if 'channels_last' in parts:
         model = model.to(memory_format=torch.channels_last)
         inputs = inputs.contiguous(memory_format=torch.channels_last)
     forward = model
-    if variant == 'compile':
+    if 'compile' in parts:
         model.backbone = torch.compile(model.backbone)
-    autocast = torch.autocast('cpu', dtype=torch.bfloat16, enabled=variant == 'bf16')
+    autocast = torch.autocast('cpu', dtype=torch.bfloat16, enabled='bf16' in parts)
 
     def step():
         optim.zero_grad(set_to_none=True)
@@ -174,11 +178,27 @@ def data_figure(cfg_path: str, data_root: str, batches: int) -> dict:
     return dict(ms_per_batch=ms, batch=loader.batch_size, dataset=loader.dataset.type)
 
 
+def cpu_description() -> str:
+    """The CPU as /proc/cpuinfo names it, with the vector extensions that decide its speed
+    here (which speed table of the README applies to it)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            info = f.read()
+    except OSError:
+        return platform.processor() or platform.machine()
+    fields = dict(ln.split(':', 1) for ln in info.splitlines() if ':' in ln)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get('flags', '').split())
+    ext = [f for f in ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16') if f in flags]
+    return f"{fields.get('model name', platform.machine())} ({', '.join(ext) or 'no AVX2'})"
+
+
 def main(argv=None):
+    from mmtde.engine import bf16_supported
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # as the tools do on a CPU
-    results = dict(machine=platform.processor() or platform.machine(), threads=args.threads,
+    results = dict(machine=cpu_description(), threads=args.threads,
                    torch=torch.__version__, batch=args.batch)
     results['peak'] = peak_figures(args.batch, max(3, args.steps // 2))
     best_peak = max(v['gflops'] for v in results['peak'].values())
@@ -190,6 +210,11 @@ def main(argv=None):
     results['forward_gflop_per_image'] = flops / 1e9
     results['step'] = {}
     for variant in args.variants:
+        if 'bf16' in variant.split('+') and not bf16_supported('cpu'):
+            results['step'][variant] = dict(skipped='no native bfloat16 on this CPU (emulated '
+                                            'it is slower than float32; BF16OptimWrapper refuses)')
+            print(f'[speed] step {variant}: skipped, {results["step"][variant]["skipped"]}')
+            continue
         torch.manual_seed(0)
         model = build_model(args.config)
         start = time.perf_counter()

@@ -27,7 +27,11 @@ cost, not evaluation's, so the metrics are fed already-encoded RLEs (mmdet's ``L
 through its own ``encode_mask_results``, patched to pass them on): each stores exactly what it
 would have stored after encoding.
 
-Generated data is written once per ``--scale`` / ``--seed`` under ``--work-dir`` and reused.
+Generated data is written once per ``--scale`` / ``--dets-per-image`` / ``--seed`` under
+``--work-dir`` and reused. Results go to one JSON per scale, saved after every run; a later
+command keeps the runs already in it (``--rerun`` measures its selected runs again), so the
+full size can be measured one evaluator at a time, across sessions or machines (each run
+records its date and CPU).
 
 Example (full size; see the README for the figures)::
 
@@ -84,7 +88,11 @@ def parse_args(argv=None):
     parser.add_argument('--tol', type=float, default=1e-4)
     parser.add_argument('--work-dir',
                         default=osp.join(REPO, 'work_dirs/benchmarks/lvis_eval_memory'))
-    parser.add_argument('--out', default=None, help='results JSON (default: in the work dir)')
+    parser.add_argument('--out', default=None,
+                        help='results JSON (default: in the work dir); runs already in it, '
+                        'on the same generated set, are kept and not measured again')
+    parser.add_argument('--rerun', action='store_true',
+                        help='measure the selected runs again, replacing their saved results')
     parser.add_argument('--worker', choices=EVALUATORS, help=argparse.SUPPRESS)
     parser.add_argument('--rank', type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument('--world-size', type=int, default=1, help=argparse.SUPPRESS)
@@ -335,13 +343,83 @@ def launch(args, evaluator, world_size, limit_mb):
     return dict(seconds=wall, ranks=rows, metrics=rows[0].get('metrics'))
 
 
+def machine():
+    """The CPU as /proc/cpuinfo names it (runs of one result file may come from several)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            name = next(ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name'))
+    except (OSError, StopIteration):
+        name = platform.processor() or platform.machine()
+    return f'{name}, {os.cpu_count()} CPUs'
+
+
+def load_results(out, info):
+    """The runs already measured in ``out`` on the same generated set; each command adds its
+    runs to them, so a full-size benchmark can be measured one evaluator at a time."""
+    if not osp.isfile(out):
+        return {}
+    with open(out) as f:
+        saved = json.load(f)
+    def the_set(data):  # generating it again (same seed, another day) gives the same set
+        return {k: v for k, v in (data or {}).items() if k != 'generate_seconds'}
+
+    if the_set(saved.get('data')) != the_set(info):
+        raise SystemExit(f'{out} holds results for another generated set ({saved.get("data")}'
+                         f' against {info}): move it away or give --out another file')
+    return saved['results']
+
+
+def save_results(out, args, info, meminfo, results):
+    """Write ``out`` whole, then rename it into place: a run stopped while writing leaves the
+    previous file."""
+    tmp = out + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(dict(
+            command='python ' + ' '.join([osp.relpath(__file__, REPO)] + sys.argv[1:]),
+            mem_total_gib=meminfo['MemTotal'] / 1024, data=info,
+            table=results_table(results, args.tol), results=results), f, indent=1)
+    os.replace(tmp, out)
+
+
+def results_table(results, tol):
+    """Markdown rows of every run; AP differences against the ``lvis-api x1`` run (adds
+    ``max_abs_diff`` and ``matches`` to each compared run)."""
+    ref = results.get('lvis-api x1', {}).get('metrics')
+    lines = ['| evaluator | processes | wall time (s) | process + evaluate (s), rank 0 | '
+             'peak RSS (MiB) per process (before the metric) | sum of peaks (MiB) | '
+             'max abs diff of AP..APf vs lvis-api (bbox, segm) | date, machine |',
+             '|---' * 8 + '|']
+    for name, r in results.items():
+        evaluator, procs = name.split(' x')
+        when = f"{r.get('date', '?')}, {r.get('machine', '?')}"
+        if 'error' in r:
+            lines.append(f"| {evaluator} | {procs} | - | - | - | - | {r['error']} | {when} |")
+            continue
+        r0 = r['ranks'][0]
+        diff = '-'
+        if ref and evaluator != 'lvis-api':
+            t = max(tol, 5e-4) if evaluator == 'mmdet' else tol
+            d = max(abs(r['metrics'][i][k] - ref[i][k]) for i in IOU_TYPES for k in KEYS)
+            r['max_abs_diff'], r['matches'] = d, d <= t
+            diff = f"{d:.1e} ({'within' if d <= t else 'OVER'} {t:g}" + \
+                (', mmdet rounds to 3 decimals)' if evaluator == 'mmdet' else ')')
+        lines.append(
+            f"| {evaluator} | {procs} | {r['seconds']:.0f} | {r0['process_seconds']:.0f} + "
+            f"{r0['evaluate_seconds']:.0f} | " + ', '.join(
+                f"{x['peak_rss_mb']:.0f} ({x['rss_before_mb']:.0f})" for x in r['ranks']) +
+            f" | {sum(x['peak_rss_mb'] for x in r['ranks']):.0f} | {diff} | {when} |")
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.worker:
         return run_worker(args)
     if not args.categories or not osp.isfile(args.categories):
         load_categories(args.categories)  # exits with how to give them
-    args.data_dir = osp.join(args.work_dir, f'data_scale{args.scale:g}_seed{args.seed}')
+    # every setting that changes the set names its folder: another one is never reused for it
+    args.data_dir = osp.join(args.work_dir, f'data_scale{args.scale:g}_dets'
+                             f'{args.dets_per_image}_seed{args.seed}')
     info = generate(args, args.data_dir)
     print(f"[lvis-mem] {info['num_images']} images, {info['num_objects']} objects, "
           f"{info['num_dets']} detections with masks (RLE {info['mean_rle_bytes']:.0f} bytes "
@@ -350,47 +428,31 @@ def main(argv=None):
         meminfo = {ln.split(':')[0]: int(ln.split()[1]) / 1024 for ln in f}
     limit_mb = (args.max_rss_gb * 1024 if args.max_rss_gb
                 else 0.85 * meminfo['MemAvailable'])
-    results = {}
+    out = args.out or osp.join(args.work_dir, f'lvis_eval_memory_scale{args.scale:g}.json')
+    results = load_results(out, info)
     for evaluator in args.evaluators:
         for world_size in ([1] if evaluator == 'lvis-api' else args.ranks):
             name = f'{evaluator} x{world_size}'
-            r = results[name] = launch(args, evaluator, world_size, limit_mb)
+            if name in results and not args.rerun:
+                print(f'[lvis-mem] {name}: measured on {results[name].get("date")}, kept (in '
+                      f'{out}; --rerun measures again)', flush=True)
+                continue
+            r = launch(args, evaluator, world_size, limit_mb)
+            r.update(date=datetime.date.today().isoformat(), machine=machine(),
+                     watchdog_limit_gib=limit_mb / 1024)
             if 'error' in r:
                 print(f'[lvis-mem] {name}: {r["error"]}', flush=True)
-                continue
-            print(f"[lvis-mem] {name}: {r['seconds']:.0f} s, peak RSS " + ', '.join(
-                f"rank {x['rank']} {x['peak_rss_mb']:.0f} MiB" for x in r['ranks']), flush=True)
-    ref = results.get('lvis-api x1', {}).get('metrics')
-    lines = ['| evaluator | processes | wall time (s) | process + evaluate (s), rank 0 | '
-             'peak RSS (MiB) per process (before the metric) | sum of peaks (MiB) | '
-             'max abs diff of AP..APf vs lvis-api (bbox, segm) |', '|---' * 7 + '|']
-    for name, r in results.items():
-        evaluator, procs = name.split(' x')
-        if 'error' in r:
-            lines.append(f"| {evaluator} | {procs} | - | - | - | - | {r['error']} |")
-            continue
-        r0 = r['ranks'][0]
-        diff = '-'
-        if ref and evaluator != 'lvis-api':
-            tol = max(args.tol, 5e-4) if evaluator == 'mmdet' else args.tol
-            d = max(abs(r['metrics'][t][k] - ref[t][k]) for t in IOU_TYPES for k in KEYS)
-            r['max_abs_diff'], r['matches'] = d, d <= tol
-            diff = f"{d:.1e} ({'within' if d <= tol else 'OVER'} {tol:g}" + \
-                (', mmdet rounds to 3 decimals)' if evaluator == 'mmdet' else ')')
-        lines.append(
-            f"| {evaluator} | {procs} | {r['seconds']:.0f} | {r0['process_seconds']:.0f} + "
-            f"{r0['evaluate_seconds']:.0f} | " + ', '.join(
-                f"{x['peak_rss_mb']:.0f} ({x['rss_before_mb']:.0f})" for x in r['ranks']) +
-            f" | {sum(x['peak_rss_mb'] for x in r['ranks']):.0f} | {diff} |")
-    print('\n'.join(lines))
-    out = args.out or osp.join(args.work_dir, f'lvis_eval_memory_scale{args.scale:g}.json')
-    with open(out, 'w') as f:
-        json.dump(dict(
-            command='python ' + ' '.join([osp.relpath(__file__, REPO)] + sys.argv[1:]),
-            date=datetime.date.today().isoformat(), machine=platform.processor() or
-            platform.machine(), cpus=os.cpu_count(), mem_total_gib=meminfo['MemTotal'] / 1024,
-            watchdog_limit_gib=limit_mb / 1024, data=info, table='\n'.join(lines),
-            results=results), f, indent=1)
+            else:
+                print(f"[lvis-mem] {name}: {r['seconds']:.0f} s, peak RSS " + ', '.join(
+                    f"rank {x['rank']} {x['peak_rss_mb']:.0f} MiB" for x in r['ranks']),
+                    flush=True)
+            if r.get('error', '').startswith('rank failed'):
+                results.pop(name, None)  # a crashed rank is not a measurement: run it again
+            else:
+                results[name] = r
+            save_results(out, args, info, meminfo, results)
+    print(results_table(results, args.tol))
+    save_results(out, args, info, meminfo, results)
     print(f'[lvis-mem] wrote {out}')
     return results
 

@@ -36,3 +36,12 @@ def test_resnet32_step_variants_report_consistent_figures(tmp_path):
 def test_bad_arguments_are_refused():
     with pytest.raises(SystemExit):
         speed.parse_args(['--batch', '0'])
+
+
+def test_bfloat16_variants_are_skipped_where_the_cpu_would_emulate_them(monkeypatch):
+    import mmtde.engine
+    monkeypatch.setattr(mmtde.engine, 'bf16_supported', lambda device_type: False)
+    res = speed.main(['--threads', '1', '--batch', '2', '--steps', '1', '--warmup', '0',
+                      '--variants', 'bf16+channels_last', 'fp32'])
+    assert 'no native bfloat16' in res['step']['bf16+channels_last']['skipped']
+    assert res['step']['fp32']['ms'] > 0

@@ -90,3 +90,36 @@ def test_watchdog_stops_a_run_over_the_limit(data):
     args, _ = data
     out = bench.launch(args, 'lvis-api', 1, limit_mb=1)
     assert out['error'].startswith('stopped by the watchdog at')
+
+
+def test_each_command_adds_its_runs_to_the_saved_results(tmp_path, monkeypatch):
+    """The full-size benchmark is measured one evaluator at a time (hours each): the results
+    file keeps every run, compared against the lvis-api run whichever command made it."""
+    pytest.importorskip('mmdet')
+    cats = tmp_path / 'cats.json'
+    cats.write_text(json.dumps(CATS))
+    common = ['--categories', str(cats), '--scale', str(3 / 19809), '--dets-per-image', '40',
+              '--work-dir', str(tmp_path / 'work')]
+    bench.main(common + ['--evaluators', 'lvis-api'])
+    results = bench.main(common + ['--evaluators', 'ours', '--ranks', '1'])
+    assert set(results) == {'lvis-api x1', 'ours x1'}
+    assert results['ours x1']['matches'] and results['ours x1']['max_abs_diff'] < 1e-12
+    assert results['lvis-api x1']['date'] and 'CPUs' in results['lvis-api x1']['machine']
+    out = tmp_path / 'work' / f'lvis_eval_memory_scale{3 / 19809:g}.json'
+    saved = json.loads(out.read_text())
+    assert set(saved['results']) == set(results) and '| ours | 1 |' in saved['table']
+
+    def no_launch(*args):
+        raise AssertionError('a saved run was measured again')
+
+    monkeypatch.setattr(bench, 'launch', no_launch)
+    assert bench.main(common + ['--evaluators', 'lvis-api', 'ours', '--ranks', '1']) == results
+    # the same set generated again in another session (its generation time differs) is kept
+    saved['data']['generate_seconds'] += 100
+    out.write_text(json.dumps(saved))
+    assert bench.main(common + ['--evaluators', 'lvis-api']) == results
+    monkeypatch.setattr(bench, 'launch', lambda *a: dict(error='rank failed: boom', seconds=1))
+    after = bench.main(common + ['--evaluators', 'ours', '--ranks', '1', '--rerun'])
+    assert set(after) == {'lvis-api x1'}  # a crashed rank is dropped, to be measured again
+    with pytest.raises(SystemExit, match='another generated set'):
+        bench.main(common[:-3] + ['41'] + common[-2:] + ['--out', str(out)])
