@@ -19,7 +19,8 @@
 # 4. tools/publish_model.py: the checkpoint without optimizer state, named with its sha256.
 #
 # Environment: DATA_DIR ($MMTDE_DATA_DIR; the official cifar-10-batches-py/, the JPEG copy or its
-# tarball), METHOD (causalnorm | ce), PRECISION (bf16 | fp32), WORK (work dir, default
+# tarball), METHOD (causalnorm | ce), PRECISION (bf16 | fp32), CHANNELS_LAST (1: train with
+# tools/train.py --channels-last, NHWC batches; default 0), WORK (work dir, default
 # work_dirs/cifar10_lt_full/<METHOD>), WORKERS (dataloader workers, default 1: the images are in
 # memory, and more worker processes only compete with the 2 training threads), HELDOUT (training
 # images a class held out, 50), PY (python),
@@ -29,6 +30,7 @@ cd "$(dirname "$0")/.."
 DATA_DIR=${DATA_DIR:-${MMTDE_DATA_DIR:-}}
 METHOD=${METHOD:-causalnorm}
 PRECISION=${PRECISION:-bf16}
+CHANNELS_LAST=${CHANNELS_LAST:-0}
 WORKERS=${WORKERS:-1}
 HELDOUT=${HELDOUT:-50}
 PY=${PY:-python}
@@ -42,6 +44,11 @@ case "$PRECISION" in
   bf16) OPTIM=BF16OptimWrapper ;;
   fp32) OPTIM=OptimWrapper ;;
   *) echo "PRECISION=$PRECISION: use bf16 or fp32" >&2; exit 2 ;;
+esac
+case "$CHANNELS_LAST" in
+  0) LAYOUT=() ;;
+  1) LAYOUT=(--channels-last) ;;
+  *) echo "CHANNELS_LAST=$CHANNELS_LAST: use 1 (NHWC batches) or 0" >&2; exit 2 ;;
 esac
 if [ -z "$DATA_DIR" ] || [ ! -e "$DATA_DIR" ]; then
   echo "DATA_DIR='$DATA_DIR' does not exist: set DATA_DIR (or MMTDE_DATA_DIR) to the folder that" \
@@ -69,7 +76,7 @@ OPTS=("${DATA[@]}" optim_wrapper.type=$OPTIM default_hooks.checkpoint.max_keep_c
       default_hooks.checkpoint.backend_args.backend=atomic_local $EXTRA)
 
 stamp "train $METHOD ($PRECISION) in $WORK (resumes from its last checkpoint)"
-"$PY" tools/train.py "$CFG" --work-dir "$WORK" --resume --cfg-options "${OPTS[@]}"
+"$PY" tools/train.py "$CFG" --work-dir "$WORK" --resume "${LAYOUT[@]}" --cfg-options "${OPTS[@]}"
 CKPT=$WORK/$(basename "$(cat "$WORK/last_checkpoint")")
 stamp "trained: $CKPT"
 

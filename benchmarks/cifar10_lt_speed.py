@@ -8,7 +8,8 @@ Three figures, each measured in this process with ``--threads`` threads:
   training batch, forward, in each of its three stages (16, 32, 64 channels).
 * ``step``: one SGD training step of the config's model (forward, loss with the update of ``d``,
   backward, SGD step) on a synthetic batch, in the variants a user can switch on from a config:
-  float32 NCHW (the default), channels-last, bfloat16 autocast, ``torch.compile`` and their
+  float32 NCHW (the default), channels-last (the batch in NHWC layout, as
+  ``tools/train.py --channels-last`` feeds it), bfloat16 autocast, ``torch.compile`` and their
   combinations (``+``). For each:
   milliseconds a step, images a second and the fraction of both peaks that the step's
   arithmetic reaches (3 x the forward FLOPs, counted on the model's convolutions and linears).
@@ -140,8 +141,7 @@ def step_fn(model: nn.Module, variant: str, batch: int) -> Callable[[], None]:
     samples = [DataSample().set_gt_label(int(y)) for y in labels]
     optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     parts = variant.split('+')
-    if 'channels_last' in parts:
-        model = model.to(memory_format=torch.channels_last)
+    if 'channels_last' in parts:  # as ChannelsLastHook (--channels-last) does: the batch only
         inputs = inputs.contiguous(memory_format=torch.channels_last)
     forward = model
     if 'compile' in parts:

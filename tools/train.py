@@ -19,6 +19,9 @@ def parse_args():
                         help='resume from this checkpoint, or, without a path, from the latest '
                         'checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true', help='mixed-precision training (GPU)')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='feed image batches in channels-last layout (ChannelsLastHook): '
+                        'faster convolutions on CPUs; classifiers only')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual batch size (auto_scale_lr in config)')
     parser.add_argument('--no-validate', action='store_true',
@@ -39,7 +42,7 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = cfg_from_args(args)
-    prepare_cfg(cfg, amp=args.amp)
+    prepare_cfg(cfg, amp=args.amp, channels_last=args.channels_last)
 
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):

@@ -70,7 +70,7 @@ def model_cfg(cfg: Config) -> dict:
     return model
 
 
-def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
+def prepare_cfg(cfg: Config, *, amp: bool = False, channels_last: bool = False) -> Config:
     """Apply mmtde's run-time defaults to a loaded config, in place.
 
     * every rank's random-number state is saved in checkpoints and restored on resume
@@ -80,6 +80,7 @@ def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
     * checkpoints are written atomically (``AtomicLocalBackend``) unless the config chose a
       storage backend itself;
     * distributed runs without a GPU use gloo and a device-less DDP wrapper;
+    * ``--channels-last`` adds ``ChannelsLastHook`` (image batches in NHWC layout);
     * ``--amp`` switches to ``AmpOptimWrapper`` and fails early, with the fix, on a machine
       without a GPU (mmengine would refuse later, after building everything);
     * on a machine without a GPU, subnormal floats are flushed to zero
@@ -93,7 +94,8 @@ def prepare_cfg(cfg: Config, *, amp: bool = False) -> Config:
 
     # Checks before the first step, and resumes that continue the same random streams.
     hooks = list(cfg.get('custom_hooks') or [])
-    for hook in ('ClassCheckHook', 'RNGStateHook'):
+    for hook in ('ClassCheckHook', 'RNGStateHook') + (('ChannelsLastHook', ) if channels_last
+                                                       else ()):
         if not any(h.get('type') == hook for h in hooks):
             hooks.append(dict(type=hook))
     cfg.custom_hooks = hooks

@@ -23,6 +23,7 @@ def _run(env, tmp_path):
 @pytest.mark.parametrize('env, match', [
     (dict(METHOD='ldam'), 'METHOD=ldam: use causalnorm or ce'),
     (dict(PRECISION='fp16'), 'PRECISION=fp16: use bf16 or fp32'),
+    (dict(CHANNELS_LAST='yes'), 'CHANNELS_LAST=yes: use 1 (NHWC batches) or 0'),
     (dict(DATA_DIR='/nonexistent/cifar'), "DATA_DIR='/nonexistent/cifar' does not exist"),
 ])
 def test_bad_settings_name_the_value_and_the_fix(env, match, tmp_path):
@@ -47,11 +48,14 @@ def test_the_full_run_on_a_tiny_copy(tmp_path):
     env = dict(DATA_DIR=str(data), WORK=str(work), PRECISION='fp32', HELDOUT='5', WORKERS='0')
     first = _run(dict(env, EXTRA=small + ' train_cfg.max_epochs=1'), tmp_path)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    second = _run(dict(env, EXTRA=small + ' train_cfg.max_epochs=2'), tmp_path)
+    # resumed with NHWC batches: the layout is not part of the checkpoint
+    second = _run(dict(env, EXTRA=small + ' train_cfg.max_epochs=2', CHANNELS_LAST='1'),
+                  tmp_path)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert 'resumed epoch: 1' in second.stdout + second.stderr
     assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_2.pth')
     dumped = (work / 'resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py').read_text()
+    assert "type='ChannelsLastHook'" in dumped
     assert "backend='atomic_local'" in dumped  # no truncated checkpoint if killed while saving
     # the held-out split picked alpha and the post-hoc taus; every correction scored on test
     with open(work / 'sweep' / 'corrections.json') as f:

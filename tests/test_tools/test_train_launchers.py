@@ -42,6 +42,16 @@ def test_train_then_test(tiny_cls_cfg, tmp_path):
     assert 'lt/top1' in off.stdout + off.stderr
 
 
+def test_channels_last_trains_the_same_model(tiny_cls_cfg, tmp_path):
+    """--channels-last changes the layout of the batches, not what is learned (d included)."""
+    for name, extra in (('nchw', []), ('nhwc', ['--channels-last'])):
+        run_cmd([sys.executable, TRAIN, tiny_cls_cfg, '--work-dir', str(tmp_path / name)] +
+                extra)
+    assert "type='ChannelsLastHook'" in open(glob.glob(str(tmp_path / 'nhwc/*.py'))[0]).read()
+    assert_states_close(load_state(tmp_path / 'nchw/epoch_3.pth')['state_dict'],
+                        load_state(tmp_path / 'nhwc/epoch_3.pth')['state_dict'], atol=1e-4)
+
+
 def test_resume_is_exact(tiny_cls_cfg, tmp_path):
     full, part = tmp_path / 'full', tmp_path / 'part'
     run_cmd([sys.executable, TRAIN, tiny_cls_cfg, '--work-dir', str(full)])
