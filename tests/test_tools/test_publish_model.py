@@ -66,3 +66,24 @@ def test_bad_arguments_exit_2_naming_the_value(tmp_path, capsys, case, match):
     assert exc.value.code == 2
     assert re.search(match, capsys.readouterr().err)
     assert not list(tmp_path.glob('m*.pth'))
+
+
+def test_ema_weights_are_published_on_request_and_never_dropped_silently(tmp_path, capsys):
+    state = _training_checkpoint(tmp_path / 'epoch_3.pth')
+    ckpt = torch.load(tmp_path / 'epoch_3.pth', weights_only=False)
+    ema = {f'module.{k}': v + 1 for k, v in state.items()}
+    torch.save(dict(ckpt, ema_state_dict=dict(ema, steps=torch.tensor(7))),
+               tmp_path / 'ema.pth')
+    (tmp_path / 'out').mkdir()
+    publish_model.main([str(tmp_path / 'ema.pth'), str(tmp_path / 'out' / 'plain.pth')])
+    assert 'also holds EMA weights' in capsys.readouterr().out
+    publish_model.main([str(tmp_path / 'ema.pth'), str(tmp_path / 'out' / 'ema.pth'), '--ema'])
+    assert '(EMA weights)' in capsys.readouterr().out
+    for name, offset in (('plain', 0), ('ema', 1)):
+        published = torch.load(next((tmp_path / 'out').glob(f'{name}_*.pth')))
+        assert 'ema_state_dict' not in published
+        for k, v in state.items():
+            assert torch.equal(published['state_dict'][k], v + offset), (name, k)
+    with pytest.raises(SystemExit):  # no EMA weights to publish
+        publish_model.main([str(tmp_path / 'epoch_3.pth'), str(tmp_path / 'x.pth'), '--ema'])
+    assert 'has no EMA weights (trained without EMAHook): drop --ema' in capsys.readouterr().err
