@@ -123,3 +123,22 @@ def test_each_command_adds_its_runs_to_the_saved_results(tmp_path, monkeypatch):
     assert set(after) == {'lvis-api x1'}  # a crashed rank is dropped, to be measured again
     with pytest.raises(SystemExit, match='another generated set'):
         bench.main(common[:-3] + ['41'] + common[-2:] + ['--out', str(out)])
+
+
+def test_without_a_finished_lvis_api_run_the_table_compares_with_ours_and_says_so():
+    metrics = {t: {k: 0.25 for k in bench.KEYS} for t in bench.IOU_TYPES}
+    rank = dict(rank=0, process_seconds=1.0, evaluate_seconds=2.0, peak_rss_mb=10.0,
+                rss_before_mb=5.0)
+    results = {'ours x1': dict(seconds=3.0, ranks=[rank], metrics=metrics),
+               'ours-faster x1': dict(seconds=1.0, ranks=[rank], metrics={
+                   t: dict(m, AP=0.2502) for t, m in metrics.items()}),
+               'lvis-api x1': dict(error='stopped by the watchdog at 21.0 GiB', seconds=9.0)}
+    table = bench.results_table(results, 1e-4)
+    assert results['ours-faster x1']['reference'] == 'ours x1'
+    assert not results['ours-faster x1']['matches']  # 2e-4 apart
+    assert 'OVER 0.0001; lvis-api did not finish: vs ours x1' in table
+    assert 'stopped by the watchdog' in table and 'max_abs_diff' not in results['ours x1']
+    results['lvis-api x1'] = dict(seconds=9.0, ranks=[rank], metrics=metrics)
+    bench.results_table(results, 1e-4)
+    assert results['ours-faster x1']['reference'] == 'lvis-api x1'
+    assert results['ours x1']['matches']

@@ -22,9 +22,9 @@ class ChannelsLastHook(Hook):
     A convolution whose input is channels-last computes, and returns, channels-last, so the
     whole network runs in that layout while the weights stay as they are (nothing changes in
     checkpoints, optimizers or DDP buckets). Only the layout changes, not the values; the
-    results differ from NCHW's by the order of floating-point sums. On 2 CPU cores a
-    ResNet-32 CIFAR training step runs 1.17x (AVX2) to 1.28x (AVX-512) faster (README,
-    "CIFAR-10-LT training speed"). ``tools/train.py --channels-last`` adds it.
+    results differ from NCHW's by the order of floating-point sums. On 2 AVX2 CPU cores a
+    float32 ResNet-32 CIFAR training step ran 1.2-1.6x faster (README, "CIFAR-10-LT training
+    speed"). ``tools/train.py --channels-last`` adds it.
 
     mmcv's compiled ops (RoIAlign and the like) index their input as contiguous NCHW and
     return wrong values on a channels-last one (RoIAlign on a CPU: off by up to 1.9 on
