@@ -25,12 +25,12 @@ import argparse
 import json
 import os
 import os.path as osp
-import platform
 import statistics
 import time
 from typing import Callable, Dict, List
 
 import torch
+from machine_info import cpu_info
 from torch import nn
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -181,16 +181,9 @@ def data_figure(cfg_path: str, data_root: str, batches: int) -> dict:
 def cpu_description() -> str:
     """The CPU as /proc/cpuinfo names it, with the vector extensions that decide its speed
     here (which speed table of the README applies to it)."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            info = f.read()
-    except OSError:
-        return platform.processor() or platform.machine()
-    fields = dict(ln.split(':', 1) for ln in info.splitlines() if ':' in ln)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    flags = set(fields.get('flags', '').split())
+    name, flags = cpu_info()
     ext = [f for f in ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16') if f in flags]
-    return f"{fields.get('model name', platform.machine())} ({', '.join(ext) or 'no AVX2'})"
+    return f"{name} ({', '.join(ext) or 'no AVX2'})"
 
 
 def main(argv=None):

@@ -43,7 +43,6 @@ import json
 import os
 import os.path as osp
 import pickle
-import platform
 import signal
 import socket
 import subprocess
@@ -55,6 +54,8 @@ import numpy as np
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from machine_info import cpu_info  # noqa: E402
+
 from lvis_eval_cost import (  # noqa: E402
     add_categories_argument,
     load_categories,
@@ -345,12 +346,7 @@ def launch(args, evaluator, world_size, limit_mb):
 
 def machine():
     """The CPU as /proc/cpuinfo names it (runs of one result file may come from several)."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            name = next(ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name'))
-    except (OSError, StopIteration):
-        name = platform.processor() or platform.machine()
-    return f'{name}, {os.cpu_count()} CPUs'
+    return f'{cpu_info()[0]}, {os.cpu_count()} CPUs'
 
 
 def load_results(out, info):
