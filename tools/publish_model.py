@@ -15,6 +15,7 @@ import datetime
 import hashlib
 import os
 import os.path as osp
+from typing import Tuple
 
 import torch
 
@@ -36,11 +37,12 @@ def ema_weights(ckpt: dict, in_file: str) -> dict:
     return ema
 
 
-def publish(in_file: str, out_file: str, ema: bool = False) -> str:
-    """Write the release file next to ``out_file``; returns its path.
+def publish(in_file: str, out_file: str, ema: bool = False) -> Tuple[str, bool]:
+    """Write the release file next to ``out_file``; returns its path, and whether EMA weights
+    (``EMAHook``) were left out.
 
-    With ``ema`` the weights are the EMA ones (``EMAHook``); without it a checkpoint that holds
-    EMA weights is published with the trained ones, and ``main`` says so."""
+    With ``ema`` the weights are the EMA ones; without it a checkpoint that holds EMA weights
+    is published with the trained ones, and ``main`` says so."""
     if not osp.isfile(in_file):
         raise FileNotFoundError(f'checkpoint {in_file!r} does not exist')
     out_dir = osp.dirname(osp.abspath(out_file))
@@ -52,6 +54,7 @@ def publish(in_file: str, out_file: str, ema: bool = False) -> str:
         raise ValueError(f'{in_file!r} is not an mmengine checkpoint (no "state_dict")')
     if ema:
         ckpt['state_dict'] = ema_weights(ckpt, in_file)
+    left_out_ema = not ema and 'ema_state_dict' in ckpt
     ckpt = {k: v for k, v in ckpt.items() if k not in DROP}
     stem = out_file[:-len('.pth')] if out_file.endswith('.pth') else out_file
     tmp = f'{stem}.tmp.pth'
@@ -60,7 +63,7 @@ def publish(in_file: str, out_file: str, ema: bool = False) -> str:
         sha = hashlib.sha256(f.read()).hexdigest()
     final = f'{stem}_{datetime.date.today():%Y%m%d}-{sha[:8]}.pth'
     os.replace(tmp, final)  # whole or not at all
-    return final
+    return final, left_out_ema
 
 
 def main(argv=None):
@@ -71,12 +74,11 @@ def main(argv=None):
                         help="publish the EMA weights of a run with mmengine's EMAHook")
     args = parser.parse_args(argv)
     try:
-        final = publish(args.in_file, args.out_file, ema=args.ema)
+        final, left_out_ema = publish(args.in_file, args.out_file, ema=args.ema)
     except (FileNotFoundError, ValueError) as err:
         parser.error(str(err))
     print(f'published {final}' + (' (EMA weights)' if args.ema else ''))
-    if not args.ema and 'ema_state_dict' in torch.load(args.in_file, map_location='cpu',
-                                                       weights_only=True):
+    if left_out_ema:
         print(f'note: {args.in_file} also holds EMA weights (EMAHook); they were left out and '
               'the trained weights published: --ema publishes the EMA weights instead')
 

@@ -34,7 +34,9 @@ def _training_checkpoint(path):
 def test_publish_keeps_the_weights_and_d_and_drops_the_rest(tmp_path):
     state = _training_checkpoint(tmp_path / 'epoch_3.pth')
     (tmp_path / 'out').mkdir()
-    final = publish_model.publish(str(tmp_path / 'epoch_3.pth'), str(tmp_path / 'out' / 'm.pth'))
+    final, left_out_ema = publish_model.publish(str(tmp_path / 'epoch_3.pth'),
+                                                str(tmp_path / 'out' / 'm.pth'))
+    assert not left_out_ema
     data = open(final, 'rb').read()
     assert osp.basename(final).startswith('m_') and final.endswith(
         f'-{hashlib.sha256(data).hexdigest()[:8]}.pth')
