@@ -94,8 +94,8 @@ def prepare_cfg(cfg: Config, *, amp: bool = False, channels_last: bool = False) 
 
     # Checks before the first step, and resumes that continue the same random streams.
     hooks = list(cfg.get('custom_hooks') or [])
-    for hook in ('ClassCheckHook', 'RNGStateHook') + (('ChannelsLastHook', ) if channels_last
-                                                       else ()):
+    required = ['ClassCheckHook', 'RNGStateHook'] + (['ChannelsLastHook'] if channels_last else [])
+    for hook in required:
         if not any(h.get('type') == hook for h in hooks):
             hooks.append(dict(type=hook))
     cfg.custom_hooks = hooks
