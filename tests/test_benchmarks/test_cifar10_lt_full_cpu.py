@@ -46,7 +46,8 @@ def test_the_full_run_on_a_tiny_copy(tmp_path):
     work = tmp_path / 'work'
     small = ' '.join(f'{s}_dataloader.dataset.imbalance_factor=5' for s in ('train', 'val', 'test'))
     env = dict(DATA_DIR=str(data), WORK=str(work), PRECISION='fp32', HELDOUT='5', WORKERS='0')
-    first = _run(dict(env, EXTRA=small + ' train_cfg.max_epochs=1'), tmp_path)
+    first = _run(dict(env, EXTRA=small + ' train_cfg.max_epochs=1', CHANNELS_LAST='0'),
+                 tmp_path)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     # resumed with NHWC batches: the layout is not part of the checkpoint
     second = _run(dict(env, EXTRA=small + ' train_cfg.max_epochs=2', CHANNELS_LAST='1'),
