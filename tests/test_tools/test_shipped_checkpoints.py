@@ -1,0 +1,51 @@
+# Copyright (c) mmtde contributors. All rights reserved.
+"""The checkpoints that ship in the repository give their metafile's numbers through the user's
+own `tools/test.py` (needs the CIFAR-10 copy the model was trained on: MMTDE_DATA_DIR)."""
+import os
+import os.path as osp
+import re
+
+import pytest
+import yaml
+
+from mmtde_test_utils import REPO, run_cmd
+
+# how each shipped checkpoint was trained beyond its config (benchmarks/cifar10_lt_full_cpu.sh):
+# 50 training images a class held out, so the test split describes that training subset
+OPTIONS = {
+    'resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100':
+    ['test_dataloader.dataset.heldout_per_class=50'],
+}
+
+
+def _shipped():
+    with open(osp.join(REPO, 'configs/cifar_lt/metafile.yml')) as f:
+        models = yaml.safe_load(f)['Models']
+    return [m for m in models if 'Checkpoint' in m.get('Metadata', {})]
+
+
+def _data_dir():
+    default = osp.join(REPO, '..', 'shared', 'data')
+    return os.environ.get('MMTDE_DATA_DIR', default)
+
+
+def test_every_shipped_checkpoint_says_how_it_was_tested():
+    # a shipped checkpoint without its options here would not be checked below
+    assert {m['Name'] for m in _shipped()} == set(OPTIONS)
+
+
+@pytest.mark.parametrize('model', _shipped(), ids=lambda m: m['Name'])
+def test_tools_test_reproduces_the_metafile(model, tmp_path):
+    data = _data_dir()
+    if not osp.isfile(osp.join(data, 'cifar10-jpeg.tar.gz')):
+        pytest.skip(f'no cifar10-jpeg.tar.gz in {data} (set MMTDE_DATA_DIR)')
+    options = [f'test_dataloader.dataset.data_root={data}', 'test_dataloader.num_workers=0',
+               'test_dataloader.persistent_workers=False'] + OPTIONS[model['Name']]
+    proc = run_cmd([
+        'python', 'tools/test.py', model['Config'], model['Metadata']['Checkpoint'],
+        '--work-dir', str(tmp_path), '--cfg-options', *options
+    ], env=dict(OMP_NUM_THREADS='2'), timeout=900)
+    found = re.findall(r'lt/top1: ([0-9.]+)', proc.stdout + proc.stderr)
+    assert found, proc.stdout[-3000:]
+    expected = model['Results'][0]['Metrics']['Top 1 Accuracy (measured here)']
+    assert float(found[-1]) == pytest.approx(expected, abs=0.01)
