@@ -6,10 +6,31 @@ import pickle
 import subprocess
 import sys
 
+import yaml
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CIFAR_TDE_CFG = osp.join(
     REPO, 'configs/cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py')
 TINY_CLASSES = ('ant', 'bee', 'cat', 'dog')
+
+
+def shared_data_dir() -> str:
+    """Where the tests look for real data: $MMTDE_DATA_DIR, else a ``shared/data`` folder next
+    to the checkout (tests that need it skip when it is missing)."""
+    return os.environ.get('MMTDE_DATA_DIR', osp.join(REPO, '..', 'shared', 'data'))
+
+
+def metafile_models():
+    """(metafile, model, its collection) for every model that model-index.yml imports."""
+    def load(path):
+        with open(osp.join(REPO, path)) as f:
+            return yaml.safe_load(f)
+
+    for metafile in load('model-index.yml')['Import']:
+        meta = load(metafile)
+        collections = {c['Name']: c for c in meta['Collections']}
+        for model in meta['Models']:
+            yield metafile, model, collections[model['In Collection']]
 
 
 def tiny_cls_cfg_text(data_root: str, base: str = CIFAR_TDE_CFG, extra: str = '') -> str:

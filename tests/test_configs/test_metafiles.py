@@ -5,30 +5,15 @@ import hashlib
 import os.path as osp
 import re
 
-import yaml
-
-from mmtde_test_utils import REPO
-
-
-def load(path):
-    with open(osp.join(REPO, path)) as f:
-        return yaml.safe_load(f)
-
-
-def all_models():
-    for metafile in load('model-index.yml')['Import']:
-        meta = load(metafile)
-        collections = {c['Name']: c for c in meta['Collections']}
-        for model in meta['Models']:
-            yield metafile, model, collections[model['In Collection']]
+from mmtde_test_utils import REPO, metafile_models
 
 
 def test_every_config_is_listed_once_and_exists():
-    listed = sorted(m['Config'] for _, m, _ in all_models())
+    listed = sorted(m['Config'] for _, m, _ in metafile_models())
     leaves = sorted(osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs/*/*.py')))
     assert listed == leaves
     assert all(m['Name'] == osp.splitext(osp.basename(m['Config']))[0]
-               for _, m, _ in all_models())
+               for _, m, _ in metafile_models())
 
 
 def test_results_say_their_source_and_checkpoints_are_shipped_files():
@@ -36,7 +21,7 @@ def test_results_say_their_source_and_checkpoints_are_shipped_files():
     # repository, and says which. No `Weights`: there is no download address, so `mim download`
     # would fail on one; the file lies under the name publish_model.py gave it
     # (<stem>_<yyyymmdd>-<sha256[:8]>.pth), and its content still has that hash
-    for _, model, _ in all_models():
+    for _, model, _ in metafile_models():
         assert 'Weights' not in model, model['Name']
         ckpt = model.get('Metadata', {}).get('Checkpoint')
         for result in model.get('Results', []):
@@ -56,7 +41,7 @@ def test_results_say_their_source_and_checkpoints_are_shipped_files():
 
 
 def test_baselines_do_not_claim_the_tde_architecture():
-    for _, model, collection in all_models():
+    for _, model, collection in metafile_models():
         arch = model.get('Metadata', {}).get('Architecture') or \
             collection['Metadata']['Architecture']
         is_tde = 'tde' in model['Name']

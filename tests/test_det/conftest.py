@@ -5,15 +5,13 @@ import os.path as osp
 import pytest
 
 from mmtde.testing.tiny_lvis import CATEGORIES_ENV, make_tiny_lvis
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmtde_test_utils import shared_data_dir
 
 
 def lvis_categories_path() -> str:
     """The LVIS v1 category list: $MMTDE_LVIS_CATEGORIES, $MMTDE_DATA_DIR or ../shared/data."""
     path = os.environ.get(CATEGORIES_ENV) or osp.join(
-        os.environ.get('MMTDE_DATA_DIR', osp.join(REPO, '..', 'shared', 'data')),
-        'lvis_v1_categories.json')
+        shared_data_dir(), 'lvis_v1_categories.json')
     if not osp.isfile(path):
         pytest.skip(f'no LVIS v1 category list at {path}; set {CATEGORIES_ENV}')
     return path

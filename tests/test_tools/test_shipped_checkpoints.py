@@ -1,14 +1,12 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """The checkpoints that ship in the repository give their metafile's numbers through the user's
 own `tools/test.py` (needs the CIFAR-10 copy the model was trained on: MMTDE_DATA_DIR)."""
-import os
 import os.path as osp
 import re
 
 import pytest
-import yaml
 
-from mmtde_test_utils import REPO, run_cmd
+from mmtde_test_utils import metafile_models, run_cmd, shared_data_dir
 
 # how each shipped checkpoint was trained beyond its config (benchmarks/cifar10_lt_full_cpu.sh):
 # 50 training images a class held out, so the test split describes that training subset
@@ -19,14 +17,7 @@ OPTIONS = {
 
 
 def _shipped():
-    with open(osp.join(REPO, 'configs/cifar_lt/metafile.yml')) as f:
-        models = yaml.safe_load(f)['Models']
-    return [m for m in models if 'Checkpoint' in m.get('Metadata', {})]
-
-
-def _data_dir():
-    default = osp.join(REPO, '..', 'shared', 'data')
-    return os.environ.get('MMTDE_DATA_DIR', default)
+    return [m for _, m, _ in metafile_models() if 'Checkpoint' in m.get('Metadata', {})]
 
 
 def test_every_shipped_checkpoint_says_how_it_was_tested():
@@ -36,7 +27,7 @@ def test_every_shipped_checkpoint_says_how_it_was_tested():
 
 @pytest.mark.parametrize('model', _shipped(), ids=lambda m: m['Name'])
 def test_tools_test_reproduces_the_metafile(model, tmp_path):
-    data = _data_dir()
+    data = shared_data_dir()
     if not osp.isfile(osp.join(data, 'cifar10-jpeg.tar.gz')):
         pytest.skip(f'no cifar10-jpeg.tar.gz in {data} (set MMTDE_DATA_DIR)')
     options = [f'test_dataloader.dataset.data_root={data}', 'test_dataloader.num_workers=0',

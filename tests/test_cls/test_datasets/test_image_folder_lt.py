@@ -9,6 +9,7 @@ from mmpretrain.registry import DATASETS
 from PIL import Image
 
 from mmtde.cls.datasets import CIFAR10LT, ImageFolderLT, long_tail_counts
+from mmtde_test_utils import shared_data_dir
 
 CLASSES = ('cat', 'dog', 'frog')  # already sorted: labels 0, 1, 2
 
@@ -74,14 +75,8 @@ def test_classes_must_match_the_folders(folder_root):
     assert len(ds) == sum(long_tail_counts(30, 3, 10))
 
 
-def _data_dir():
-    here = osp.dirname(osp.abspath(__file__))
-    default = osp.join(here, '..', '..', '..', '..', 'shared', 'data')
-    return os.environ.get('MMTDE_DATA_DIR', default)
-
-
 def test_real_cifar10_jpeg_copy_matches_the_paper(tmp_path_factory):
-    tarball = osp.join(_data_dir(), 'cifar10-jpeg.tar.gz')
+    tarball = osp.join(shared_data_dir(), 'cifar10-jpeg.tar.gz')
     if not osp.isfile(tarball):
         pytest.skip(f'{tarball} not found (set MMTDE_DATA_DIR)')
     root = str(tmp_path_factory.mktemp('cifar10'))
