@@ -13,6 +13,7 @@ from mmtde_test_utils import metafile_models, run_cmd, shared_data_dir
 OPTIONS = {
     'resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100':
     ['test_dataloader.dataset.heldout_per_class=50'],
+    'resnet32-ce_1xb256-200e_cifar10-lt-if100': ['test_dataloader.dataset.heldout_per_class=50'],
 }
 
 
