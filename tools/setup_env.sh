@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One set-up path for mmtde: builds (or reuses) an isolated virtual environment with
 # torch/torchvision, mmcv 2.1.0 with compiled ops, mmengine, mmdet 3.3.0, mmpretrain 1.2.0,
-# lvis, openmim, mmtde itself and the test tools. Safe to rerun: every step checks first.
+# lvis, openmim, mmtde itself, the test tools and the documentation tools. Safe to rerun:
+# every step checks first.
 #
 # Environment knobs (all optional):
 #   MMTDE_VENV         where the virtual environment lives     (default: <repo>/.venv)
@@ -163,6 +164,12 @@ say "installing mmengine, mmdet, mmpretrain, lvis, openmim (no-deps) and the tes
 # mmcv's build tooling; mim itself only needs the small packages in requirements/mim.txt.
 "${PIP[@]}" install -q -r "$REPO/requirements/mim.txt"
 "${PIP[@]}" install -q --no-deps openmim==0.3.9
+# The documentation tools (tools/build_docs.sh, run by .ci/run): pure-Python wheels, pinned.
+mapfile -t DOCS_REQ < <(grep -Ev '^[[:space:]]*(#|$)' "$REPO/requirements/docs.txt")
+if ! have "${DOCS_REQ[@]}"; then
+  say "installing the documentation tools (requirements/docs.txt)"
+  "${PIP[@]}" install -q -r "$REPO/requirements/docs.txt"
+fi
 # Non-editable on purpose: `mim train mmtde ...` looks for mmtde/.mim in site-packages.
 "${PIP[@]}" install -q --no-deps --force-reinstall --no-build-isolation "$REPO"
 
