@@ -1,7 +1,8 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """De-confound-TDE for mmdet 3.x: ``custom_imports=dict(imports=['mmtde.det'])``.
 
-Importing this package registers the TDE bbox head and cascade / HTC RoI heads in
+Importing this package registers the TDE bbox head, cascade / HTC RoI heads and the
+NorCal RoI head (test-time calibration of a softmax detector) in
 ``mmdet.registry.MODELS`` (with ``BBoxHeadEQLV2Loss``, a usable EQLv2 baseline), the
 ``EmojiLVISDataset`` in ``mmdet.registry.DATASETS``, ``StrictLVISMetric`` and the hooks
 (``mmtde.engine``) in mmengine's root registries, and adds mmengine's checkpoint contents to
@@ -17,6 +18,7 @@ from .losses import BBoxHeadEQLV2Loss
 from .roi_heads import (
     CausalNormClassifier,
     CausalNormShared2FCBBoxHead,
+    NorCalRoIHead,
     TDECascadeRoIHead,
     TDEHybridTaskCascadeRoIHead,
 )
@@ -25,5 +27,6 @@ engine.register_checkpoint_safe_globals()
 
 __all__ = [
     'CausalNormClassifier', 'CausalNormShared2FCBBoxHead', 'TDECascadeRoIHead',
-    'TDEHybridTaskCascadeRoIHead', 'StrictLVISMetric', 'EmojiLVISDataset', 'BBoxHeadEQLV2Loss'
+    'TDEHybridTaskCascadeRoIHead', 'StrictLVISMetric', 'EmojiLVISDataset', 'BBoxHeadEQLV2Loss',
+    'NorCalRoIHead'
 ]

@@ -1,5 +1,6 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 from .bbox_heads import CausalNormClassifier, CausalNormShared2FCBBoxHead
+from .norcal_roi_head import NorCalRoIHead
 from .tde_cascade_roi_head import (
     StageProbabilityMeanMixin,
     TDECascadeRoIHead,
@@ -8,5 +9,5 @@ from .tde_cascade_roi_head import (
 
 __all__ = [
     'CausalNormClassifier', 'CausalNormShared2FCBBoxHead', 'StageProbabilityMeanMixin',
-    'TDECascadeRoIHead', 'TDEHybridTaskCascadeRoIHead'
+    'TDECascadeRoIHead', 'TDEHybridTaskCascadeRoIHead', 'NorCalRoIHead'
 ]
