@@ -150,3 +150,21 @@ def test_tools_test_py_with_norcal_from_the_command_line(tiny_lvis, checkpoint, 
                    'model.roi_head.norcal.source=categories', 'model.roi_head.bbox_head.alpha=0'],
                   env=tool_env(tiny_lvis))
     assert 'lvis/bbox_AP:' in out.stdout + out.stderr
+
+
+def test_groups_from_training_counts_when_the_file_has_no_frequency(tmp_path):
+    from mmtde.det.analysis import class_groups
+    cats = [dict(id=i, name=f'k{i}') for i in (1, 2, 3)]
+    # class 1 in 11 images (common), class 2 in 10 (rare), class 3 in 101 (frequent)
+    anns = [dict(image_id=img, category_id=c) for c, n in ((1, 11), (2, 10), (3, 101))
+            for img in range(n)]
+    train, val = tmp_path / 'train.json', tmp_path / 'val.json'
+    train.write_text(json.dumps(dict(annotations=anns, categories=cats)))
+    val.write_text(json.dumps(dict(annotations=[], categories=cats)))
+    names, groups, source = class_groups(str(val), str(train), 3)
+    assert names == ['k1', 'k2', 'k3'] and groups == ['c', 'r', 'f']
+    assert source == f'training images in {train}'
+    with pytest.raises(ValueError, match='have no LVIS "frequency": give the training'):
+        class_groups(str(val), None, 3)
+    with pytest.raises(ValueError, match='lists 3 categories but the model has num_classes=4'):
+        class_groups(str(val), str(train), 4)
