@@ -168,3 +168,18 @@ def test_groups_from_training_counts_when_the_file_has_no_frequency(tmp_path):
         class_groups(str(val), None, 3)
     with pytest.raises(ValueError, match='lists 3 categories but the model has num_classes=4'):
         class_groups(str(val), str(train), 4)
+
+
+def test_cache_size_bound(tiny_lvis, monkeypatch):
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+
+    from mmtde.det.analysis.norcal_sweep import check_cache_size
+    from mmtde.utils import model_cfg
+    monkeypatch.setenv('MMTDE_TINY_LVIS', tiny_lvis['data_root'])
+    model = MODELS.build(model_cfg(Config.fromfile(TINY_CFG)))
+    # 8 proposals an image, 1204 scores + 4 x 1203 class-specific deltas, float32
+    expected = 100 * 8 * (1204 + 4 * 1203) * 4 / 1e9
+    assert check_cache_size(model, 100, 1.0) == pytest.approx(expected)
+    with pytest.raises(ValueError, match=r'takes up to 0.0 GB, above max_cache_gb=0.001'):
+        check_cache_size(model, 100, 1e-3)

@@ -49,6 +49,8 @@ def parse_args(argv=None):
                         default=[0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5])
     parser.add_argument('--select', default='bbox_AP',
                         help='metric that picks gamma (e.g. bbox_AP, bbox_APr); default bbox_AP')
+    parser.add_argument('--max-cache-gb', type=float, default=16.0,
+                        help='refuse when the cached RoI outputs would exceed this (default 16)')
     parser.add_argument('--out-dir', default='work_dirs/norcal_gamma_sweep')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -65,7 +67,7 @@ def main(argv=None):
     try:
         result = run_gamma_sweep(cfg, args.checkpoint, args.ann_file, args.gammas,
                                  args.train_ann_file, args.count, args.count_source,
-                                 args.select, args.device)
+                                 args.select, args.device, max_cache_gb=args.max_cache_gb)
     except (ValueError, FileNotFoundError) as err:
         raise SystemExit(f'error: {err}')
     best = result['best_gamma']

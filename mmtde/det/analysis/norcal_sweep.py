@@ -80,10 +80,27 @@ def training_ann_file(cfg) -> str:
     return osp.join(dataset.get('data_root') or '', dataset['ann_file'])
 
 
+def check_cache_size(model, num_images: int, max_gb: float) -> float:
+    """The cache's size bound in GB (proposals an image from ``test_cfg.rpn.max_per_img``);
+    raises when it exceeds ``max_gb``."""
+    bbox_head = model.roi_head.bbox_head
+    rpn_cfg = (model.test_cfg or {}).get('rpn') or {}
+    proposals = rpn_cfg.get('max_per_img', 1000)
+    deltas = 4 if bbox_head.reg_class_agnostic else 4 * bbox_head.num_classes
+    size = num_images * proposals * (bbox_head.num_classes + 1 + deltas) * 4 / 1e9
+    if size > max_gb:
+        raise ValueError(f'caching {num_images} images x {proposals} proposals x '
+                         f'{bbox_head.num_classes + 1} scores (+ {deltas} box deltas) takes up '
+                         f'to {size:.1f} GB, above max_cache_gb={max_gb:g}: score a held-out '
+                         f'subset with fewer images, or raise the limit (--max-cache-gb)')
+    return size
+
+
 def run_gamma_sweep(cfg, checkpoint: str, ann_file: str, gammas: Sequence[float],
                     train_ann_file: Optional[str] = None, count: str = 'image',
                     source: str = 'annotations', select: str = 'bbox_AP',
-                    device: str = 'cpu', progress: bool = True) -> dict:
+                    device: str = 'cpu', progress: bool = True,
+                    max_cache_gb: float = 16.0) -> dict:
     """Score NorCal gammas for a checkpoint on a held-out annotation file; pick the best.
 
     Args:
@@ -102,6 +119,8 @@ def run_gamma_sweep(cfg, checkpoint: str, ann_file: str, gammas: Sequence[float]
         select (str): The metric that picks gamma. Defaults to 'bbox_AP'.
         device (str): Where the detector runs. Defaults to 'cpu'.
         progress (bool): Show a progress bar. Defaults to True.
+        max_cache_gb (float): Refuse before running when the cache would exceed this (images
+            x proposals x (C + 1 + box deltas) float32 numbers). Defaults to 16.
 
     Returns:
         dict: ``rows`` (per gamma, the box metrics), ``best_gamma``, ``select``, the files
@@ -134,6 +153,7 @@ def run_gamma_sweep(cfg, checkpoint: str, ann_file: str, gammas: Sequence[float]
     loader_cfg = copy.deepcopy(cfg.test_dataloader)
     loader_cfg.dataset.ann_file = ann_file
     loader = Runner.build_dataloader(loader_cfg)
+    check_cache_size(model, len(loader.dataset), max_cache_gb)
     evaluator = copy.deepcopy(cfg.test_evaluator)
     if isinstance(evaluator, (list, tuple)):
         evaluator = evaluator[0]
