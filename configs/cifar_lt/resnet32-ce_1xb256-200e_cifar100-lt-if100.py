@@ -1,6 +1,6 @@
 _base_ = [
     '../_base_/models/resnet32-bbn_linear.py', '../_base_/datasets/cifar100-lt_bs256.py',
-    '../_base_/schedules/cifar-lt_sgd-200e.py', 'mmpretrain::_base_/default_runtime.py'
+    '../_base_/schedules/cifar-lt_sgd-200e.py', '../_base_/default_runtime.py'
 ]
 
 model = dict(head=dict(num_classes=100))

@@ -2,7 +2,7 @@
 # and schedule as the causal-norm/TDE config.
 _base_ = [
     'mmpretrain::_base_/models/resnext50_32x4d.py', '../_base_/datasets/imagenet-lt_bs64.py',
-    '../_base_/schedules/imagenet-lt_sgd-coslr-90e.py', 'mmpretrain::_base_/default_runtime.py'
+    '../_base_/schedules/imagenet-lt_sgd-coslr-90e.py', '../_base_/default_runtime.py'
 ]
 custom_imports = dict(imports=['mmtde.cls'], allow_failed_imports=False)
 

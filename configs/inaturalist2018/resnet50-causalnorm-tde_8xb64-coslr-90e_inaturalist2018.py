@@ -4,7 +4,7 @@
 # 90 epochs, SGD momentum 0.9, lr 0.2 for batch 512 with cosine decay to 0, weight decay 1e-4.
 _base_ = [
     'mmpretrain::_base_/models/resnet50.py', '../_base_/datasets/inaturalist2018_bs64.py',
-    '../_base_/schedules/imagenet-lt_sgd-coslr-90e.py', 'mmpretrain::_base_/default_runtime.py'
+    '../_base_/schedules/imagenet-lt_sgd-coslr-90e.py', '../_base_/default_runtime.py'
 ]
 custom_imports = dict(imports=['mmtde.cls'], allow_failed_imports=False)
 

@@ -5,7 +5,7 @@
 # al., ICLR 2020), with the schedule of OLTR's config/Places_LT/stage_1.py.
 _base_ = [
     'mmpretrain::_base_/models/resnet152.py', '../_base_/datasets/places-lt_bs32.py',
-    '../_base_/schedules/places-lt_sgd-step-30e.py', 'mmpretrain::_base_/default_runtime.py'
+    '../_base_/schedules/places-lt_sgd-step-30e.py', '../_base_/default_runtime.py'
 ]
 custom_imports = dict(imports=['mmtde.cls'], allow_failed_imports=False)
 

@@ -1,5 +1,6 @@
 # Copyright (c) mmtde contributors. All rights reserved.
-"""Every classification config loads, builds its model and runs one tiny forward."""
+"""Every classification config loads, builds its model and runs one tiny forward, and sets its
+training seed."""
 import glob
 import os.path as osp
 
@@ -18,10 +19,33 @@ import mmtde.cls  # noqa: E402,F401
 
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs/cifar_lt/*.py')) +
                  glob.glob(osp.join(REPO, 'configs/imagenet_lt/*.py')))
+#: Every config folder is one or the other, so a new folder must say which it is.
+CLS_DIRS = ('cifar_lt', 'imagenet_lt', 'places_lt', 'inaturalist2018')
+DET_DIRS = ('lvis', 'emoji_lvis')
+CLS_CONFIGS = sorted(p for d in CLS_DIRS for p in glob.glob(osp.join(REPO, 'configs', d, '*.py')))
+#: The one file that sets the training seed, which every classification config inherits.
+RUNTIME = osp.join(REPO, 'configs/_base_/default_runtime.py')
 
 
 def test_all_configs_found():
     assert len(CONFIGS) == 14  # 2 datasets x 3 IF x 2 methods + 2 ImageNet-LT
+    folders = {osp.basename(p) for p in glob.glob(osp.join(REPO, 'configs', '*'))
+               if osp.isdir(p) and osp.basename(p) != '_base_'}
+    assert folders == set(CLS_DIRS + DET_DIRS)
+
+
+@pytest.mark.parametrize('path', CLS_CONFIGS, ids=[osp.basename(p) for p in CLS_CONFIGS])
+def test_every_classification_config_sets_its_training_seed(path):
+    """A fixed seed (mmpretrain's default is None: drawn per run), from the one runtime base."""
+    randomness = load_config(path).randomness
+    assert isinstance(randomness.seed, int) and not isinstance(randomness.seed, bool)
+    assert randomness.deterministic is False  # mmengine's switch, stated, not left implicit
+    assert not randomness.get('diff_rank_seed', False)  # one seed for all ranks
+    # set once: no leaf and no other base overrides it
+    setters = [p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+               if 'randomness' in open(p).read() and
+               not any(f'/configs/{d}/' in p for d in DET_DIRS)]
+    assert setters == [RUNTIME]
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.basename(p) for p in CONFIGS])
@@ -68,3 +92,4 @@ def test_config_builds_and_runs(path):
     with torch.no_grad():
         preds = model(**data, mode='predict')
     assert preds[0].pred_score.shape == (num_classes, )
+

@@ -10,7 +10,8 @@ from mmtde_test_utils import REPO, metafile_models
 
 def test_every_config_is_listed_once_and_exists():
     listed = sorted(m['Config'] for _, m, _ in metafile_models())
-    leaves = sorted(osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs/*/*.py')))
+    leaves = sorted(osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs/*/*.py'))
+                    if not p.startswith(osp.join(REPO, 'configs', '_base_')))
     assert listed == leaves
     assert all(m['Name'] == osp.splitext(osp.basename(m['Config']))[0]
                for _, m, _ in metafile_models())
