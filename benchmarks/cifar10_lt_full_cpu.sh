@@ -3,13 +3,20 @@
 #
 #   DATA_DIR=/path/to/data bash benchmarks/cifar10_lt_full_cpu.sh            # causal norm + TDE
 #   METHOD=ce DATA_DIR=/path/to/data bash benchmarks/cifar10_lt_full_cpu.sh  # linear-CE baseline
+#   METHOD=ce-canonical DATA_DIR=...   # Cao et al.'s CE recipe ("ERM", 70.36): the calibration
+#   SEED=1 DATA_DIR=...                # another training seed (work dir .../causalnorm_seed1)
 #
-# 1. tools/train.py on configs/cifar_lt/resnet32-<METHOD>_1xb256-200e_cifar10-lt-if100.py, the
-#    config's own schedule (200 epochs, batch 256, lr 0.2, 5-epoch warm-up, x0.01 at 120 and 160),
-#    with 50 training images a class held out (heldout_per_class on every split, so alpha and
-#    the post-hoc taus are picked without the test set) and bfloat16 autocast
-#    (BF16OptimWrapper; PRECISION=fp32 for float32). Interrupted, the same command resumes from
-#    the last epoch's checkpoint (tools/train.py --resume).
+# 1. tools/train.py on configs/cifar_lt/resnet32-<METHOD>_1xb256-200e_cifar10-lt-if100.py (or
+#    CONFIG), the config's own schedule (200 epochs, batch 256, lr 0.2, 5-epoch warm-up, x0.01 at
+#    120 and 160; ce-canonical: batch 128, lr 0.1, x0.01 at 160 and 180) and training seed (SEED
+#    replaces it), with 50 training images a class held out (heldout_per_class on every split, so
+#    alpha and the post-hoc taus are picked without the test set) and bfloat16 autocast
+#    (BF16OptimWrapper; PRECISION=fp32 for float32). The configs validate on the test set every
+#    10 epochs, then every epoch from the first lr step on. Interrupted, the same command resumes
+#    from the last epoch's checkpoint (tools/train.py --resume), with the checkpoint's seed.
+# 1b. benchmarks/cifar10_lt_epochs.py: results.json / results.md in the work dir, the last
+#    epoch's test top-1 (what is tested and published below) beside the best epoch's (the
+#    authors' selection), both from the training log.
 # 2. tools/analysis/tde_alpha_sweep.py on the last checkpoint: the alpha sweep on the held-out
 #    split (TDE off, paper alpha, held-out alpha, authors' rule), post-hoc logit adjustment and
 #    tau-norm picked there and scored on the balanced test set (--posthoc), then the shifted test
@@ -19,28 +26,45 @@
 # 4. tools/publish_model.py: the checkpoint without optimizer state, named with its sha256.
 #
 # Environment: DATA_DIR ($MMTDE_DATA_DIR; the official cifar-10-batches-py/, the JPEG copy or its
-# tarball), METHOD (causalnorm | ce), PRECISION (bf16 | fp32), CHANNELS_LAST (default 1: train
-# with tools/train.py --channels-last, NHWC batches, 1.15x faster steps in bfloat16 and ~1.2x in
-# float32 on the CPUs measured; 0: the config's NCHW), WORK (work dir, default
-# work_dirs/cifar10_lt_full/<METHOD>), WORKERS (dataloader workers, default 0: the images are in
-# memory and the pipeline costs ~30 ms a batch in the main process, while a worker process
-# competes with the 2 training threads: 0.81-0.97 s a step with 1 worker, 0.56-0.68 s with none,
-# measured on the BF16 EPYC), HELDOUT (training images a class held out, 50), PY (python),
-# EXTRA (more --cfg-options, e.g. "train_cfg.max_epochs=1" for a dry run).
+# tarball), METHOD (causalnorm | ce | ce-canonical), CONFIG (another config instead of METHOD's),
+# SEED (training seed, randomness.seed; default the config's), PRECISION (bf16 | fp32),
+# CHANNELS_LAST (default 1: train with tools/train.py --channels-last, NHWC batches, 1.15x faster
+# steps in bfloat16 and ~1.2x in float32 on the CPUs measured; 0: the config's NCHW), WORK (work
+# dir, default work_dirs/cifar10_lt_full/<METHOD or CONFIG's stem>[_seed<SEED>][_fp32]; it holds
+# one run: a checkpoint there of another seed stops the script instead of being resumed),
+# WORKERS (dataloader workers, default 0: the images are in memory and the pipeline costs ~30 ms
+# a batch in the main process, while a worker process competes with the 2 training threads:
+# 0.81-0.97 s a step with 1 worker, 0.56-0.68 s with none, measured on the BF16 EPYC), HELDOUT
+# (training images a class held out, 50), PY (python), EXTRA (more --cfg-options, e.g.
+# "train_cfg.max_epochs=1" for a dry run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA_DIR=${DATA_DIR:-${MMTDE_DATA_DIR:-}}
 METHOD=${METHOD:-causalnorm}
+CONFIG=${CONFIG:-}
+SEED=${SEED:-}
 PRECISION=${PRECISION:-bf16}
 CHANNELS_LAST=${CHANNELS_LAST:-1}
 WORKERS=${WORKERS:-0}
 HELDOUT=${HELDOUT:-50}
 PY=${PY:-python}
 EXTRA=${EXTRA:-}
-case "$METHOD" in
-  causalnorm) CFG=configs/cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py ;;
-  ce) CFG=configs/cifar_lt/resnet32-ce_1xb256-200e_cifar10-lt-if100.py ;;
-  *) echo "METHOD=$METHOD: use causalnorm or ce" >&2; exit 2 ;;
+if [ -n "$CONFIG" ]; then
+  [ -f "$CONFIG" ] || { echo "CONFIG=$CONFIG is not a file" >&2; exit 2; }
+  CFG=$CONFIG
+  METHOD=$(basename "$CONFIG" .py)
+else
+  case "$METHOD" in
+    causalnorm) CFG=configs/cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py ;;
+    ce) CFG=configs/cifar_lt/resnet32-ce_1xb256-200e_cifar10-lt-if100.py ;;
+    ce-canonical) CFG=configs/cifar_lt/resnet32-ce_1xb128-ldam-erm-200e_cifar10-lt-if100.py ;;
+    *) echo "METHOD=$METHOD: use causalnorm, ce or ce-canonical (or set CONFIG)" >&2; exit 2 ;;
+  esac
+fi
+case "$SEED" in
+  '') ;;
+  *[!0-9]*) echo "SEED=$SEED: use a non-negative integer (or leave it unset: the config's)" >&2
+            exit 2 ;;
 esac
 case "$PRECISION" in
   bf16) OPTIM=BF16OptimWrapper ;;
@@ -57,7 +81,8 @@ if [ -z "$DATA_DIR" ] || [ ! -e "$DATA_DIR" ]; then
        "holds cifar-10-batches-py/, the JPEG copy train/ + test/ or cifar10-jpeg.tar.gz" >&2
   exit 2
 fi
-WORK=${WORK:-work_dirs/cifar10_lt_full/$METHOD}
+# another seed or precision never resumes (and so continues) the default run's checkpoints
+WORK=${WORK:-work_dirs/cifar10_lt_full/$METHOD${SEED:+_seed$SEED}$([ "$PRECISION" = fp32 ] && echo _fp32)}
 NAME=$(basename "$CFG" .py)
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 mkdir -p "$WORK"
@@ -75,14 +100,35 @@ done
 # atomic_local: a run killed while saving leaves the previous checkpoint, never a truncated one
 # shellcheck disable=SC2206
 OPTS=("${DATA[@]}" optim_wrapper.type=$OPTIM default_hooks.checkpoint.max_keep_ckpts=3
-      default_hooks.checkpoint.backend_args.backend=atomic_local $EXTRA)
+      default_hooks.checkpoint.backend_args.backend=atomic_local ${SEED:+randomness.seed=$SEED} $EXTRA)
 
-stamp "train $METHOD ($PRECISION) in $WORK (resumes from its last checkpoint)"
+if [ -f "$WORK/last_checkpoint" ]; then  # resuming: only the seed this command asks for
+  "$PY" - "$CFG" "$WORK" "$SEED" <<'PYEOF' || exit 2
+import os.path as osp
+import sys
+
+import torch
+
+from mmtde.utils import load_config
+
+cfg, work, seed = sys.argv[1:]
+want = int(seed) if seed else (load_config(cfg).get('randomness') or {}).get('seed')
+with open(osp.join(work, 'last_checkpoint')) as f:
+    ckpt = osp.join(work, osp.basename(f.read().strip()))
+have = torch.load(ckpt, map_location='cpu', mmap=True, weights_only=False)['meta'].get('seed')
+if want is not None and have != want:
+    sys.exit(f'{ckpt} was trained with seed {have}, this run asks for {want}: resuming would '
+             f'continue that run. Set another WORK, or SEED={have} to resume it.')
+PYEOF
+fi
+stamp "train $METHOD ($PRECISION, seed ${SEED:-of the config}) in $WORK (resumes from its last checkpoint)"
 "$PY" tools/train.py "$CFG" --work-dir "$WORK" --resume "${LAYOUT[@]}" --cfg-options "${OPTS[@]}"
 CKPT=$WORK/$(basename "$(cat "$WORK/last_checkpoint")")
 stamp "trained: $CKPT"
 
 DUMPED=$WORK/$NAME.py  # the config with the options, as mmengine dumped it
+stamp "last epoch and best epoch (the authors' selection) from the training log"
+"$PY" benchmarks/cifar10_lt_epochs.py "$WORK" --config "$DUMPED" | tee -a "$WORK/stages.log"
 stamp "alpha sweep on the held-out split, post-hoc corrections on the balanced test set"
 "$PY" tools/analysis/tde_alpha_sweep.py "$DUMPED" "$CKPT" --split heldout --posthoc \
     --alphas $(seq 0 0.1 3) --out-dir "$WORK/sweep"
@@ -92,7 +138,7 @@ stamp "shifted test sets (forward50 ... uniform ... backward50)"
 
 stamp "tools/test.py on the last checkpoint"
 "$PY" tools/test.py "$DUMPED" "$CKPT" --work-dir "$WORK/test"
-if [ "$METHOD" = causalnorm ]; then
+if grep -q "type='CausalNormHead'" "$DUMPED"; then
   "$PY" tools/test.py "$DUMPED" "$CKPT" --work-dir "$WORK/test_alpha0" \
       --cfg-options model.head.alpha=0
 fi

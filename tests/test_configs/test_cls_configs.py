@@ -50,6 +50,18 @@ def test_every_classification_config_sets_its_training_seed(path):
     assert setters == [RUNTIME]
 
 
+@pytest.mark.parametrize('path', [p for p in CONFIGS if 'cifar' in p],
+                         ids=lambda p: osp.basename(p))
+def test_cifar_configs_validate_every_epoch_from_the_first_lr_step(path):
+    """So the authors' best-epoch figure is in the log beside the last epoch's."""
+    cfg = load_config(path)
+    step = min(next(s for s in cfg.param_scheduler if s.type == 'MultiStepLR').milestones)
+    # mmengine uses a dynamic interval once the next epoch reaches its milestone
+    assert [tuple(i) for i in cfg.train_cfg.dynamic_intervals] == [(step + 1, 1)]
+    assert cfg.train_cfg.val_interval == 10
+    assert 'save_best' not in cfg.default_hooks.checkpoint  # the last epoch is the one shipped
+
+
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.basename(p) for p in CONFIGS])
 def test_config_builds_and_runs(path):
     cfg = load_config(path)
