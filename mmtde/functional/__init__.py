@@ -8,6 +8,15 @@ from .posthoc import (
     tau_normalize_weight,
     tau_normalized_logits,
 )
+from .prior_shift import (
+    Calibration,
+    PriorEstimate,
+    bbse_prior,
+    em_prior,
+    fit_calibration,
+    reweighted_accuracy,
+    total_variation,
+)
 from .tde import (
     EPS,
     background_exempted_log_probs,
@@ -31,5 +40,6 @@ __all__ = [
     'tde_logits', 'head_cosine', 'background_exempted_log_probs', 'moving_average_step',
     'update_moving_average', 'MovingAverageFeature', 'check_mu', 'CausalNormLinear',
     'check_hparam', 'adjust_logits', 'check_correction_tau', 'log_class_prior',
-    'tau_normalize_weight', 'tau_normalized_logits'
+    'tau_normalize_weight', 'tau_normalized_logits', 'Calibration', 'PriorEstimate',
+    'bbse_prior', 'em_prior', 'fit_calibration', 'reweighted_accuracy', 'total_variation'
 ]
