@@ -6,18 +6,21 @@ _base_ = ['mmpretrain::_base_/datasets/cifar100_bs16.py']
 # base uses CIFAR-100's own): keep them, so that the published numbers are reproduced.
 data_preprocessor = dict(mean=[125.307, 122.961, 113.8575], std=[51.5865, 50.847, 51.255])
 
+# the folder that holds CIFAR-100 (see docs/en/user_guides/datasets.md): $MMTDE_DATA_DIR, else
+# data/cifar100; downloaded there when missing and the network allows
+data_root = '{{$MMTDE_DATA_DIR:data/cifar100}}'
 imbalance_factor = 100  # IF = n_max / n_min
 train_dataloader = dict(
     batch_size=256,
     num_workers=4,
     dataset=dict(
-        type='CIFAR100LT', data_root='data/cifar100', imbalance_factor=imbalance_factor,
+        type='CIFAR100LT', data_root=data_root, imbalance_factor=imbalance_factor,
         seed=0))  # the seed fixes the subset, so every method sees the same images
 val_dataloader = dict(
     batch_size=256,
     num_workers=4,
     # test split: balanced; it carries the training subset's class counts for the metric
-    dataset=dict(type='CIFAR100LT', data_root='data/cifar100', imbalance_factor=imbalance_factor,
+    dataset=dict(type='CIFAR100LT', data_root=data_root, imbalance_factor=imbalance_factor,
                  seed=0))
 test_dataloader = val_dataloader
 # overall + many (>100) / medium (20-100) / few (<20) training images

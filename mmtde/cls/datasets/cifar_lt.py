@@ -4,7 +4,7 @@ import hashlib
 import os
 import os.path as osp
 import pickle
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import numpy as np
 from mmengine import dist
@@ -27,6 +27,68 @@ def cifar10_cache_dir(source: str) -> str:
     return osp.join(cache_root(), 'cifar10', key)
 
 
+def missing_cifar_message(name: str, root: str, expected: str,
+                          cause: Optional[BaseException]) -> str:
+    """The one error a user sees when a CIFAR data set is neither under ``root`` nor
+    downloadable: where we looked, what we expected there, and how to point a config at it.
+
+    Args:
+        name (str): The data set's class name, e.g. ``'CIFAR10LT'``.
+        root (str): The ``data_root`` that was searched.
+        expected (str): What that folder may hold.
+        cause (BaseException, optional): Why the host's download failed; None where
+            downloading was off (``download=False``).
+
+    Returns:
+        str: The message.
+    """
+    download = ('download=False' if cause is None else
+                f'it could not be downloaded there ({type(cause).__name__}: {cause})')
+    return (
+        f'{name} not found in {osp.abspath(root)!r} (data_root={root!r}), and {download}. '
+        f'Expected in that folder: {expected}. Put the data there, or point the configs at '
+        f'the folder that holds it: '
+        f'MMTDE_DATA_DIR=/path/to/folder (the shipped CIFAR configs read it), or '
+        f'--cfg-options train_dataloader.dataset.data_root=DIR '
+        f'val_dataloader.dataset.data_root=DIR test_dataloader.dataset.data_root=DIR')
+
+
+CIFAR10_EXPECTED = ('cifar-10-batches-py/ (the official python version, '
+                    'https://www.cs.toronto.edu/~kriz/cifar.html), an image-folder copy '
+                    'train/<class>/*.jpg and test/<class>/*.jpg, its tarball cifar10-jpeg.tar.gz, '
+                    'or cifar10-uint8.npz')
+CIFAR100_EXPECTED = ('cifar-100-python/ (the official python version, '
+                     'https://www.cs.toronto.edu/~kriz/cifar.html)')
+
+
+def load_or_explain(dataset, load: Callable[[], List[dict]], expected: str) -> List[dict]:
+    """Run the host's loader; where the data is missing and the host's download fails too
+    (offline: a long ``URLError`` traceback), raise one error instead that names the folder,
+    the files expected there and how to point a config at them.
+
+    Args:
+        dataset: An mmpretrain CIFAR data set (``_check_integrity``, ``data_prefix``).
+        load (Callable[[], list[dict]]): The host's ``load_data_list``.
+        expected (str): What ``data_root`` may hold, quoted in the error.
+
+    Returns:
+        list[dict]: What ``load`` returns.
+
+    Raises:
+        FileNotFoundError: The data is neither in ``data_root`` nor downloadable there.
+    """
+    if dataset._check_integrity():
+        return load()
+    if not getattr(dataset, 'download', True):
+        raise FileNotFoundError(missing_cifar_message(
+            type(dataset).__name__, dataset.data_prefix['root'], expected, None))
+    try:
+        return load()
+    except (OSError, RuntimeError, AssertionError) as exc:  # URLError is an OSError
+        raise FileNotFoundError(missing_cifar_message(
+            type(dataset).__name__, dataset.data_prefix['root'], expected, exc)) from None
+
+
 class _CIFAR10AnyCopy(CIFAR10):
     """mmpretrain's CIFAR-10, which also reads the copies that are not the official pickles.
 
@@ -35,7 +97,8 @@ class _CIFAR10AnyCopy(CIFAR10):
     ``cifar10-uint8.npz``, the images are decoded once (rank 0 first) into uint8 RGB arrays
     cached by :func:`cifar10_cache_dir` and served from memory exactly as the host serves the
     pickles (HWC RGB, the same configs and data preprocessor), in the copy's sorted file order.
-    Without either, the host's behaviour stands (download, or its error).
+    Without either, the host downloads the official pickles (``download=True``, its default);
+    where that fails too, one error names the folder and the copies it may hold.
     """
 
     def _copy_source(self) -> Optional[str]:
@@ -59,7 +122,7 @@ class _CIFAR10AnyCopy(CIFAR10):
     def load_data_list(self) -> List[dict]:
         path = self._copy_source()
         if path is None:
-            return super().load_data_list()
+            return load_or_explain(self, super().load_data_list, CIFAR10_EXPECTED)
         split = 'train' if self.split == 'train' else 'test'
         with self._copy_arrays(path) as arrays:
             imgs, labels = arrays[f'{split}_x'], arrays[f'{split}_y']
@@ -69,6 +132,13 @@ class _CIFAR10AnyCopy(CIFAR10):
             f'{self.data_prefix["root"]!r}; reading the copy {path} ({len(labels)} {split} '
             f'images, decoded once and cached)')
         return [dict(img=img, gt_label=int(y)) for img, y in zip(imgs, labels)]
+
+
+class _CIFAR100Checked(CIFAR100):
+    """mmpretrain's CIFAR-100, with the error of :func:`load_or_explain` when it is missing."""
+
+    def load_data_list(self) -> List[dict]:
+        return load_or_explain(self, super().load_data_list, CIFAR100_EXPECTED)
 
 
 class _CifarLongTail(LongTailMixin):
@@ -146,7 +216,7 @@ class CIFAR10LT(_CifarLongTail, _CIFAR10AnyCopy):
 
 
 @DATASETS.register_module()
-class CIFAR100LT(_CifarLongTail, CIFAR100):
+class CIFAR100LT(_CifarLongTail, _CIFAR100Checked):
     """CIFAR-100-LT: the official CIFAR-100 with its training split cut to a long tail.
 
     Class ``c`` keeps ``int(n_max * (1 / IF) ** (c / 99))`` training images (500 ... 5 for

@@ -100,8 +100,12 @@ class ListFileLT(ClassCountsMixin, CustomDataset):
     def _read_list(self, ann_file: str) -> List[Tuple[int, str, int]]:
         """Parse a list file into ``(line number, relative path, label)`` and check labels."""
         if not osp.isfile(ann_file):
-            raise FileNotFoundError(f'{type(self).__name__}: split list {ann_file!r} not '
-                                    f'found; {self.DATA_HINT}')
+            raise FileNotFoundError(
+                f'{type(self).__name__}: split list {ann_file!r} not found; '
+                f'{self.DATA_HINT} (looked in {osp.abspath(osp.dirname(ann_file) or ".")!r}). '
+                f'For data elsewhere, point data_root at it: the config\'s data_root, or '
+                f'--cfg-options train_dataloader.dataset.data_root=DIR '
+                f'val_dataloader.dataset.data_root=DIR test_dataloader.dataset.data_root=DIR')
         num_classes = self.num_classes
         entries = []
         with open(ann_file) as f:

@@ -191,6 +191,8 @@ def test_cifar10lt_decodes_a_copy_once(cifar10_folder_copy, monkeypatch):
     np.testing.assert_array_equal(first.get_data_info(7)['img'], again.get_data_info(7)['img'])
 
 
-def test_cifar10lt_without_any_copy_keeps_the_hosts_error(tmp_path):
-    with pytest.raises(RuntimeError, match='download=True'):
+def test_cifar10lt_without_any_copy_says_what_to_provide(tmp_path):
+    # the host's "specify download=True" would not say which copies the folder may hold
+    with pytest.raises(FileNotFoundError, match='and download=False. Expected in that folder: '
+                       r'cifar-10-batches-py/ .*cifar10-jpeg\.tar\.gz'):
         CIFAR10LT(data_root=str(tmp_path), split='train', download=False)
