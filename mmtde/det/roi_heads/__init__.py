@@ -1,6 +1,8 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 from .bbox_heads import CausalNormClassifier, CausalNormShared2FCBBoxHead
+from .norcal_cascade_roi_head import NorCalCascadeRoIHead
 from .norcal_roi_head import NorCalRoIHead
+from .norcal_tde_cascade_roi_head import NorCalTDECascadeRoIHead
 from .tde_cascade_roi_head import (
     StageProbabilityMeanMixin,
     TDECascadeRoIHead,
@@ -9,5 +11,6 @@ from .tde_cascade_roi_head import (
 
 __all__ = [
     'CausalNormClassifier', 'CausalNormShared2FCBBoxHead', 'StageProbabilityMeanMixin',
-    'TDECascadeRoIHead', 'TDEHybridTaskCascadeRoIHead', 'NorCalRoIHead'
+    'TDECascadeRoIHead', 'TDEHybridTaskCascadeRoIHead', 'NorCalRoIHead',
+    'NorCalCascadeRoIHead', 'NorCalTDECascadeRoIHead'
 ]

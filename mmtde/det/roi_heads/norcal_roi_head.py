@@ -8,13 +8,16 @@ Switch a Mask / Faster R-CNN config to it without retraining; the checkpoint loa
         type='NorCalRoIHead',
         norcal=dict(gamma=0.6, ann_file='data/lvis_v1/annotations/lvis_v1_train.json')))
 
-The maths is :func:`mmtde.functional.norcal_log_probs`.
+Cascade RoI heads: :class:`~mmtde.det.roi_heads.NorCalCascadeRoIHead` (mmdet's cascade
+scoring) and :class:`~mmtde.det.roi_heads.NorCalTDECascadeRoIHead` (stage probabilities
+averaged, for causal-norm cascades). The maths is
+:func:`mmtde.functional.norcal.norcal_log_probs`.
 """
 from typing import Optional, Sequence, Tuple
 
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.registry import MODELS
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmtde.evaluation.class_counts import COUNT_SOURCES, COUNT_TYPES, lvis_class_counts
 from mmtde.functional.norcal import check_class_counts, check_norcal_gamma, norcal_log_probs
@@ -71,8 +74,28 @@ def check_softmax_bbox_head(bbox_head, what: str) -> None:
             f'custom_cls_channels={getattr(bbox_head, "custom_cls_channels", None)}')
 
 
+class NorCalMixin:
+    """What every NorCal RoI head shares: the ``norcal`` argument, its checks, and
+    :meth:`calibrate`. Every bbox head (each cascade stage) must be a softmax head; the counts
+    describe the last one's classes."""
+
+    def __init__(self, *args, norcal: Optional[dict] = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        heads = self.bbox_head if isinstance(self.bbox_head, nn.ModuleList) else [self.bbox_head]
+        for head in heads:
+            check_softmax_bbox_head(head, type(self).__name__)
+        self.norcal_gamma, counts = norcal_class_counts(norcal, heads[-1].num_classes)
+        # Not persistent: the counts come from the config, so checkpoints trained without
+        # NorCal load as they are, and a checkpoint never carries stale counts.
+        self.register_buffer('norcal_counts', counts, persistent=False)
+
+    def calibrate(self, cls_score: Tensor) -> Tensor:
+        """NorCal log-probabilities (N, C + 1) of class scores (N, C + 1)."""
+        return norcal_log_probs(cls_score, self.norcal_counts, self.norcal_gamma)
+
+
 @MODELS.register_module()
-class NorCalRoIHead(StandardRoIHead):
+class NorCalRoIHead(NorCalMixin, StandardRoIHead):
     """mmdet's ``StandardRoIHead`` that scores detections with NorCal (Pan et al., 2021).
 
     At test time each RoI's foreground score ``exp(z_c)`` is divided by ``n_c ** gamma`` (the
@@ -94,18 +117,6 @@ class NorCalRoIHead(StandardRoIHead):
 
     # Only True while predict_bbox runs: _bbox_forward also serves the loss.
     _calibrating = False
-
-    def __init__(self, *args, norcal: Optional[dict] = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        check_softmax_bbox_head(self.bbox_head, type(self).__name__)
-        self.norcal_gamma, counts = norcal_class_counts(norcal, self.bbox_head.num_classes)
-        # Not persistent: the counts come from the config, so checkpoints trained without
-        # NorCal load as they are, and a checkpoint never carries stale counts.
-        self.register_buffer('norcal_counts', counts, persistent=False)
-
-    def calibrate(self, cls_score: Tensor) -> Tensor:
-        """NorCal log-probabilities (N, C + 1) of class scores (N, C + 1)."""
-        return norcal_log_probs(cls_score, self.norcal_counts, self.norcal_gamma)
 
     def predict_bbox(self, *args, **kwargs):
         """mmdet's ``predict_bbox``, with the class scores calibrated before post-processing."""
