@@ -22,14 +22,17 @@ that applies to the head (printed and in the JSON: TDE needs a ``CausalNormHead`
 ``LinearClsHead``) is scored on the test split, one more feature pass. ``--test-priors``
 (implies ``--posthoc``) scores the shifted test sets of LADE's / SADE's protocol as index
 subsets of those test features (``all``: forward50 ... uniform ... backward50), with the oracle
-row ``logits - log pi_train + log pi_test``. Writes ``corrections.json``::
+row ``logits - log pi_train + log pi_test``, and the prior-adaptive choices: each set's class
+prior estimated from its own unlabeled predictions (EM and BBSE, calibrated on ``--split``),
+alpha and tau picked for it on ``--split`` re-weighted to that prior, beside the fixed choice and
+each set's best value in hindsight (``mmtde/cls/prior_adaptive.py``; ``tools/test.py
+--prior-adaptive`` does the same for one test set). Writes ``corrections.json`` and, with
+``--test-priors``, ``prior_adaptive.png``::
 
     python tools/analysis/tde_alpha_sweep.py CONFIG CHECKPOINT --split heldout \
         --alphas 0 0.5 1 1.5 2 --test-priors all --out-dir work_dirs/sweep
 """
 import argparse
-import copy
-import inspect
 import json
 import os
 import os.path as osp
@@ -39,7 +42,6 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 
-from mmtde.cls.datasets import LongTailMixin
 from mmtde.cls.posthoc_sweep import (
     applicable_corrections,
     check_dataset_order,
@@ -51,6 +53,12 @@ from mmtde.cls.posthoc_sweep import (
     score_comparison,
     shifted_test_sets,
     sweep_correction,
+)
+from mmtde.cls.prior_adaptive import PriorAdaptiveSelector, heldout_dataloader_cfg
+from mmtde.cls.prior_adaptive_sweep import (
+    format_prior_adaptive,
+    plot_prior_adaptive,
+    score_prior_adaptive,
 )
 from mmtde.cls.tde_sweep import (
     extract_features,
@@ -114,32 +122,10 @@ def split_loader_cfg(cfg: Config, split: str) -> dict:
                 f'rule alpha = 1 / mean cos(x, d), or --split test to look at the test set on '
                 f'purpose.')
         return val
-    # heldout: the training dataset's own arguments, served with the val pipeline
-    dataset = copy.deepcopy(cfg.train_dataloader.dataset)
-    held = dataset.get('heldout_per_class', 0)
-    from mmpretrain.registry import DATASETS
-    dataset_cls = DATASETS.get(dataset.get('type'))
-    if dataset_cls is None or not issubclass(dataset_cls, LongTailMixin) \
-            or 'heldout_per_class' not in inspect.signature(dataset_cls).parameters:
-        raise SystemExit(f'{dataset.get("type")} has no held-out split (CIFAR10LT, CIFAR100LT '
-                         f'and ImageFolderLT have one): use --split val')
-    if not held:
-        raise SystemExit(
-            f'the training set of {cfg.filename} holds nothing out '
-            f'(train_dataloader.dataset.heldout_per_class={held}), so every training image may '
-            f'have been trained on. Train with --cfg-options '
-            f'train_dataloader.dataset.heldout_per_class=50 and the same for val_dataloader and '
-            f'test_dataloader (any N > 0; this tool reads it from the config mmengine dumps into '
-            f'the work dir), or use the printed rule alpha = 1 / mean cos(x, d).')
-    evaluation = val if val is not None else test  # its test-time pipeline and batch size
-    if evaluation is None:
-        raise SystemExit(f'{cfg.filename} has neither val_dataloader nor test_dataloader to take '
-                         f'the test-time pipeline from')
-    dataset.split = 'heldout'
-    dataset.pipeline = copy.deepcopy(evaluation.dataset.pipeline)
-    loader = copy.deepcopy(evaluation)
-    loader.dataset = dataset
-    return loader
+    try:  # heldout: the training dataset's own arguments, served with the val pipeline
+        return heldout_dataloader_cfg(cfg)
+    except ValueError as err:
+        raise SystemExit(str(err))
 
 
 def test_loader_cfg(cfg: Config, test_priors) -> dict:
@@ -286,14 +272,31 @@ def compare_corrections(args, model, selection, alpha_rows, loader, test_sets) -
         set_labels = test_labels if t['indices'] is None else test_labels[t['indices']]
         sets.append(dict(name=t['name'], size=len(set_labels),
                          class_sizes=torch.bincount(set_labels, minlength=len(counts)).tolist()))
+    adaptive = None
+    if test_sets[0]['indices'] is not None:
+        adaptive = prior_adaptive(args, head, selection, test_feats, test_labels, test_sets)
     out = osp.join(args.out_dir, 'corrections.json')
     with open(out, 'w') as f:
         json.dump(dict(config=args.config, checkpoint=args.checkpoint,
                        head=type(head).__name__, selection_split=args.split,
                        class_counts=list(counts), applicable=applicable,
                        not_applicable=skipped, picked=picked, selection=sweeps,
-                       test_sets=sets, rows=rows), f, indent=1)
+                       test_sets=sets, rows=rows, prior_adaptive=adaptive), f, indent=1)
     print(f'wrote {out}')
+
+
+def prior_adaptive(args, head, selection, test_feats, test_labels, test_sets) -> dict:
+    """The prior-adaptive rows: each set's prior estimated from its unlabeled predictions
+    (EM, BBSE), alpha / tau chosen for it on the re-weighted held-out split; and the figure."""
+    selector = PriorAdaptiveSelector(head, *selection,
+                                     grids=dict(tde=args.alphas, logit_adjustment=args.la_taus))
+    result = score_prior_adaptive(selector, test_feats, test_labels, test_sets)
+    print(f'prior-adaptive choices: top-1 (%) (value); the fixed value is picked on the '
+          f'{args.split} split, the adaptive one on it re-weighted to the estimated prior:')
+    print(format_prior_adaptive(result))
+    plot_prior_adaptive(result, osp.join(args.out_dir, 'prior_adaptive.png'),
+                        osp.basename(args.checkpoint))
+    return result
 
 
 if __name__ == '__main__':
