@@ -56,15 +56,16 @@ def heldout_dataloader_cfg(cfg) -> dict:
     if dataset_cls is None or not issubclass(dataset_cls, LongTailMixin) \
             or 'heldout_per_class' not in inspect.signature(dataset_cls).parameters:
         raise ValueError(f'{dataset.get("type")} has no held-out split (CIFAR10LT, CIFAR100LT '
-                         f'and ImageFolderLT have one): use --split val')
+                         f'and ImageFolderLT have one, with heldout_per_class > 0)')
     if not held:
         raise ValueError(
             f'the training set of {cfg.filename} holds nothing out '
             f'(train_dataloader.dataset.heldout_per_class={held}), so every training image may '
             f'have been trained on. Train with --cfg-options '
             f'train_dataloader.dataset.heldout_per_class=50 and the same for val_dataloader and '
-            f'test_dataloader (any N > 0; this tool reads it from the config mmengine dumps into '
-            f'the work dir), or use the printed rule alpha = 1 / mean cos(x, d).')
+            f'test_dataloader (any N > 0; the tools read it from the config mmengine dumps into '
+            f'the work dir), or use the rule alpha = 1 / mean cos(x, d) that '
+            f'tools/analysis/tde_alpha_sweep.py prints.')
     evaluation = cfg.get('val_dataloader') or cfg.get('test_dataloader')
     if evaluation is None:
         raise ValueError(f'{cfg.filename} has neither val_dataloader nor test_dataloader to '

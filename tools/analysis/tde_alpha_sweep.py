@@ -125,7 +125,8 @@ def split_loader_cfg(cfg: Config, split: str) -> dict:
     try:  # heldout: the training dataset's own arguments, served with the val pipeline
         return heldout_dataloader_cfg(cfg)
     except ValueError as err:
-        raise SystemExit(str(err))
+        hint = ': use --split val' if 'has no held-out split' in str(err) else ''
+        raise SystemExit(f'{err}{hint}')
 
 
 def test_loader_cfg(cfg: Config, test_priors) -> dict:
