@@ -40,7 +40,7 @@ import json
 import math
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -149,6 +149,17 @@ def load_class_list(path: str = CLASS_LIST) -> dict:
         return json.load(f)
 
 
+def select_classes(num_classes: int, min_fill: float = 0.0,
+                   class_list: Optional[dict] = None) -> List[dict]:
+    """The first ``num_classes`` classes of the list whose glyph ``fill`` is >= ``min_fill``."""
+    class_list = class_list or load_class_list()
+    classes = [c for c in class_list['classes'] if c['fill'] >= min_fill][:num_classes]
+    if len(classes) < num_classes:
+        raise ValueError(f'only {len(classes)} classes of the list have fill >= {min_fill}: '
+                         f'lower min_fill or num_classes={num_classes}')
+    return classes
+
+
 def frequency_of(image_count: int) -> str:
     """LVIS's group of a class with ``image_count`` training images: ``'r'``, ``'c'`` or ``'f'``."""
     return 'r' if image_count <= RARE_MAX else 'c' if image_count <= COMMON_MAX else 'f'
@@ -199,11 +210,49 @@ def assign_images(counts: Sequence[int], classes_per_image: float,
     return images
 
 
+def extra_instances_per_image(counts: Sequence[int], head_instances: float) -> np.ndarray:
+    """Poisson means of the additional instances a frequent class has in each of its images.
+
+    Rare and common classes keep one instance an image (two with probability 1/4: mean 1.25).
+    A frequent class with ``n`` training images gets ``1 + Poisson(lam)`` instances an image,
+    ``lam`` growing log-linearly in ``n`` from 0.25 at 101 images to ``head_instances - 1``
+    at the most frequent class, so that instance counts stretch further than image counts, as
+    in LVIS (where a frequent class often shows a crowd of itself). ``head_instances <= 1.25``
+    gives zeros (no crowds).
+
+    Args:
+        counts (Sequence[int]): Training images of each class.
+        head_instances (float): Mean instances an image of the most frequent class.
+
+    Returns:
+        np.ndarray: Shape (C,), float64; 0 for rare and common classes.
+    """
+    counts = np.asarray(counts, np.float64)
+    lam = np.zeros(len(counts))
+    frequent = counts > COMMON_MAX
+    if head_instances <= 1.25 or not frequent.any():
+        return lam
+    top = counts.max()
+    t = np.log(counts[frequent] / COMMON_MAX) / max(math.log(top / COMMON_MAX), 1e-12)
+    lam[frequent] = 0.25 + (head_instances - 1.25) * np.clip(t, 0, 1)
+    return lam
+
+
+def glyph_fill(glyph: np.ndarray) -> float:
+    """Share of a glyph's box covered by its mask (alpha >= 128): thin, line-like emoji
+    (a wand, a chopstick pair) score low and are hard to find by their box."""
+    if glyph.size == 0:
+        return 0.0
+    return float((glyph[..., 3] >= 128).mean())
+
+
 class _Painter:
     """Pastes jittered glyphs onto one image and keeps each instance's visible mask."""
 
-    def __init__(self, background: np.ndarray, min_visible: float, rng: np.random.Generator):
+    def __init__(self, background: np.ndarray, min_visible: float, rng: np.random.Generator,
+                 longer: Tuple[float, float] = (16, 48)):
         self.image = background.astype(np.float32)
+        self.longer = longer  # range of an instance's longer side, px
         self.size = background.shape[0]
         self.min_visible = min_visible
         self.rng = rng
@@ -231,11 +280,11 @@ class _Painter:
     def paste(self, glyph: np.ndarray, tries: int = 30) -> None:
         """Paste at a place where every earlier instance keeps ``min_visible`` of its area;
         shrink and retry where none is found."""
-        longer = float(self.rng.uniform(16, 48))
+        longer = float(self.rng.uniform(*self.longer))
         while True:
             piece = self.jitter(glyph, longer)
             h, w = piece.shape[:2]
-            inside = min(h, w) < self.size
+            inside = h <= self.size and w <= self.size
             for _ in range(tries if inside else 0):
                 y = int(self.rng.integers(0, self.size - h + 1))
                 x = int(self.rng.integers(0, self.size - w + 1))
@@ -278,15 +327,19 @@ def _rle(mask: np.ndarray) -> dict:
 
 def draw_image(classes: Sequence[int], glyphs: Dict[str, List[np.ndarray]], size: int,
                pool: Optional[np.ndarray], rng: np.random.Generator, min_visible: float = 0.6,
-               two_instance_prob: float = 0.25):
+               two_instance_prob: float = 0.25, extra_instances: Optional[np.ndarray] = None):
     """One image: ``(rgb (size, size, 3) uint8, [(class, visible mask, style)])``.
 
-    Each class in ``classes`` gets one instance, or two with ``two_instance_prob``.
+    Each class in ``classes`` gets one instance, or two with ``two_instance_prob``; a class
+    ``c`` with ``extra_instances[c] > 0`` gets instead ``1 + Poisson(extra_instances[c])``
+    (crowds of a frequent class, as LVIS's frequent classes have several instances an image).
     """
     painter = _Painter(_background(size, pool, rng), min_visible, rng)
     placed = []
     for c in classes:
-        for _ in range(1 + int(rng.random() < two_instance_prob)):
+        lam = 0.0 if extra_instances is None else float(extra_instances[c])
+        copies = 1 + (int(rng.poisson(lam)) if lam > 0 else int(rng.random() < two_instance_prob))
+        for _ in range(copies):
             style = STYLES[int(rng.integers(0, len(STYLES)))]
             painter.paste(glyphs[style][c])
             placed.append((c, style))
@@ -303,6 +356,8 @@ def make_emoji_lvis(out_dir: str,
                     val_per_class: int = 10,
                     heldout_per_class: int = 4,
                     max_images: int = 300,
+                    head_instances: float = 0.0,
+                    min_fill: float = 0.0,
                     noto_font: Optional[str] = None,
                     cache_dir: Optional[str] = None,
                     progress: bool = True) -> Dict[str, str]:
@@ -320,7 +375,14 @@ def make_emoji_lvis(out_dir: str,
         val_per_class (int): Validation images showing each class. Defaults to 10.
         heldout_per_class (int): Held-out images (training backgrounds, for choosing test-time
             settings such as TDE's alpha) showing each class. Defaults to 4.
-        max_images (int): Training images of the most frequent class. Defaults to 300.
+        max_images (int): Training images of the most frequent class. Defaults to 300 (LVIS's
+            101-1977 compressed); 1977 keeps LVIS v1's own frequent range.
+        head_instances (float): Mean instances an image of the most frequent class (see
+            :func:`extra_instances_per_image`); 0 gives every class one instance an image, two
+            with probability 1/4. Defaults to 0.
+        min_fill (float): Leave out classes whose glyph covers less than this share of its box
+            in either font (``fill`` in the class list; thin, line-like emoji), then take the
+            first ``num_classes``. Defaults to 0 (none left out).
         noto_font (str, optional): See :func:`find_fonts`.
         cache_dir (str, optional): Where CIFAR-10 decoded once is kept. Defaults to
             :func:`~mmtde.datagen.cifar10.cache_root` (``~/.cache/mmtde``).
@@ -336,6 +398,9 @@ def make_emoji_lvis(out_dir: str,
               (16 <= image_size <= 1024, f'image_size={image_size} must be in 16..1024'),
               (1 <= classes_per_image <= 16, f'classes_per_image={classes_per_image} must be '
                'in 1..16'),
+              (0 <= head_instances <= 16, f'head_instances={head_instances} must be in 0..16 '
+               '(0: no crowds)'),
+              (0 <= min_fill < 1, f'min_fill={min_fill} must be in [0, 1)'),
               (val_per_class >= 1, f'val_per_class={val_per_class} must be >= 1'),
               (heldout_per_class >= 0, f'heldout_per_class={heldout_per_class} must be >= 0'),
               (max_images > COMMON_MAX, f'max_images={max_images} must be > {COMMON_MAX} '
@@ -343,8 +408,8 @@ def make_emoji_lvis(out_dir: str,
     for ok, message in checks:
         if not ok:
             raise ValueError(message)
+    classes = select_classes(num_classes, min_fill, class_list)
     fonts = load_fonts(find_fonts(noto_font))
-    classes = class_list['classes'][:num_classes]
     glyphs = {s: [render_glyph(fonts[s], chr(c['codepoint'])) for c in classes] for s in STYLES}
     pools = dict(train=None, test=None)
     if cifar10 is not None:
@@ -355,6 +420,7 @@ def make_emoji_lvis(out_dir: str,
 
     plan_rng = np.random.default_rng([seed, 0])
     counts = training_image_counts(num_classes, class_list['lvis_shape'], max_images, plan_rng)
+    extra = extra_instances_per_image(counts, head_instances)
     plans = dict(train=assign_images(counts, classes_per_image, plan_rng),
                  heldout=assign_images([heldout_per_class] * num_classes, classes_per_image,
                                        plan_rng) if heldout_per_class else [],
@@ -376,7 +442,8 @@ def make_emoji_lvis(out_dir: str,
         images, annotations = [], []
         for i, image_classes in enumerate(images_plan):
             rng = np.random.default_rng([seed, split_index + 1, i])
-            rgb, instances = draw_image(image_classes, glyphs, image_size, pool, rng)
+            rgb, instances = draw_image(image_classes, glyphs, image_size, pool, rng,
+                                        extra_instances=extra if head_instances else None)
             img_id = first_id + i
             rel = f'{folder}/{img_id:012d}.jpg'
             cv2.imwrite(osp.join(out_dir, rel), rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
@@ -402,6 +469,8 @@ def make_emoji_lvis(out_dir: str,
             info=dict(description='Emoji-LVIS (mmtde.datagen.emoji_lvis)', version='1.0',
                       year=2026, seed=seed, num_classes=num_classes, image_size=image_size,
                       classes_per_image=classes_per_image, max_images=max_images,
+                      **(dict(head_instances=head_instances, min_fill=min_fill)
+                         if head_instances or min_fill else {}),
                       backgrounds='cifar10' if cifar10 is not None else 'noise'),
             licenses=[dict(id=1, name='emoji images: Noto Color Emoji (Apache-2.0), OpenMoji '
                            '(CC BY-SA 4.0); backgrounds: CIFAR-10', url='')],
@@ -413,7 +482,20 @@ def make_emoji_lvis(out_dir: str,
         if progress:
             print(f'[emoji-lvis] {split}: {len(images)} images, {len(annotations)} instances '
                   f'-> {paths[split + "_ann"]}', flush=True)
+            if split == 'train':
+                print(f'[emoji-lvis] {imbalance_summary(categories)}', flush=True)
     return paths
+
+
+def imbalance_summary(categories: Sequence[dict]) -> str:
+    """One line: training instances of the head class against a rare class (LVIS v1: > 1000)."""
+    inst = np.array([c['instance_count'] for c in categories])
+    rare = np.array([c['frequency'] == 'r' for c in categories])
+    groups = {g: int(inst[[c['frequency'] == g for c in categories]].sum()) for g in 'rcf'}
+    ratio = inst.max() / max(float(np.median(inst[rare])) if rare.any() else 1.0, 1.0)
+    return (f'training instances: head class {inst.max()}, median rare class '
+            f'{np.median(inst[rare]) if rare.any() else 0:g}, head / rare ratio {ratio:.0f}; '
+            f'by group r {groups["r"]} / c {groups["c"]} / f {groups["f"]}')
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -430,7 +512,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('--classes-per-image', type=float, default=6.0)
     parser.add_argument('--val-per-class', type=int, default=10)
     parser.add_argument('--heldout-per-class', type=int, default=4)
-    parser.add_argument('--max-images', type=int, default=300)
+    parser.add_argument('--max-images', type=int, default=300,
+                        help='training images of the most frequent class (1977: LVIS v1 own)')
+    parser.add_argument('--head-instances', type=float, default=0.0,
+                        help='mean instances an image of the most frequent class (0: none)')
+    parser.add_argument('--min-fill', type=float, default=0.0,
+                        help='leave out thin glyphs covering less of their box than this')
     parser.add_argument('--noto-font', default=None, help=f'NotoColorEmoji.ttf (default: '
                         f'${NOTO_ENV} or the system font)')
     args = parser.parse_args(argv)
@@ -439,7 +526,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     try:
         make_emoji_lvis(args.out, args.seed, args.num_classes, args.cifar10, args.image_size,
                         args.classes_per_image, args.val_per_class, args.heldout_per_class,
-                        args.max_images, args.noto_font)
+                        args.max_images, args.head_instances, args.min_fill, args.noto_font)
     except (FontError, ValueError, FileNotFoundError) as exc:
         parser.exit(2, f'error: {exc}\n')
 

@@ -173,6 +173,11 @@ def test_tiny_set_reads_as_lvis_and_as_emoji_lvis_dataset(tiny_set):
     assert osp.isfile(ds[0]['img_path'])
     with pytest.raises(ValueError, match='num_classes=2 must be in 3..'):
         EmojiLVISDataset(num_classes=2, ann_file=tiny_set['val_ann'], pipeline=[])
+    # a set generated with other classes than the config names is refused, not mislabelled
+    with pytest.raises(ValueError, match='--num-classes and --min-fill'):
+        EmojiLVISDataset(num_classes=6, min_fill=0.35, data_root=tiny_set['data_root'],
+                         ann_file='annotations/lvis_v1_val.json', data_prefix=dict(img=''),
+                         test_mode=True, pipeline=[])
 
 
 @pytest.mark.parametrize('kwargs, message', [
@@ -217,3 +222,44 @@ def test_committed_class_list_is_what_the_maker_draws(tmp_path):
                     '--lvis-categories', LVIS_CATEGORIES, '--out', str(out)],
                    check=True, cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO))
     assert _load(str(out)) == el.load_class_list()
+
+
+def test_crowds_stretch_instance_counts_of_frequent_classes_only():
+    counts = np.array([1, 4, 10, 11, 100, 101, 300, 1000])
+    lam = el.extra_instances_per_image(counts, head_instances=6.0)
+    assert (lam[:5] == 0).all()  # rare and common: the usual one (or two) instances
+    assert lam[5] == pytest.approx(0.25 + 4.75 * np.log(1.01) / np.log(10))
+    assert lam[-1] == pytest.approx(5.0)  # 1 + 5 instances on average for the head class
+    assert (np.diff(lam[5:]) > 0).all()
+    assert (el.extra_instances_per_image(counts, 0.0) == 0).all()
+
+
+@needs_fonts
+def test_crowded_set_has_the_asked_head_rare_imbalance(tmp_path):
+    paths = el.make_emoji_lvis(str(tmp_path / 'lt'), seed=1, num_classes=6, val_per_class=1,
+                               heldout_per_class=0, max_images=150, head_instances=4.0,
+                               min_fill=0.3, progress=False)
+    train = _load(paths['train_ann'])
+    cats = {c['id']: c for c in train['categories']}
+    per_image = {}
+    for ann in train['annotations']:
+        key = (ann['image_id'], ann['category_id'])
+        per_image[key] = per_image.get(key, 0) + 1
+    head = max(cats.values(), key=lambda c: c['image_count'])
+    head_mean = np.mean([n for (i, c), n in per_image.items() if c == head['id']])
+    rare_mean = np.mean([n for (i, c), n in per_image.items() if cats[c]['frequency'] == 'r'])
+    assert head_mean > 2.5 > 1.6 > rare_mean  # Poisson mean 3 extra against 1.25 in all
+    names = [c['name'] for c in train['categories']]
+    assert names == [c['name'] for c in el.select_classes(6, 0.3)]
+    assert all(c['fill'] >= 0.3 for c in el.select_classes(6, 0.3))
+    assert train['info']['head_instances'] == 4.0 and train['info']['min_fill'] == 0.3
+
+
+def test_thin_glyphs_are_left_out_in_list_order():
+    everything = el.load_class_list()['classes']
+    kept = el.select_classes(20, 0.3)
+    assert [c['name'] for c in kept] == [c['name'] for c in everything
+                                         if c['fill'] >= 0.3][:20]
+    assert el.select_classes(20) == everything[:20]
+    with pytest.raises(ValueError, match='lower min_fill'):
+        el.select_classes(200, 0.9)

@@ -7,7 +7,10 @@ point emoji of the pictograph blocks that both pinned fonts draw and whose Unico
 symbols, arrows, geometric shapes and clock faces are dropped by name. ``--num-classes`` of
 them are drawn with ``--seed``, in the drawn order (generators take the first N). The LVIS
 shape is the fraction of rare/common/frequent categories and 101 quantiles of ``image_count``
-per group, from the LVIS v1 category list::
+per group, from the LVIS v1 category list. Every class records its ``fill`` (the smaller share
+of its box that its glyph covers in the two fonts; generators may leave thin glyphs out). The
+candidates not drawn are written, in the drawn order, as ``pretrain_classes``: the classes a
+trunk is pretrained on (``mmtde.datagen.emoji_pretrain``), disjoint from every Emoji-LVIS class::
 
     python tools/dataset_converters/make_emoji_lvis_classes.py \
         --lvis-categories $MMTDE_DATA_DIR/lvis_v1_categories.json
@@ -18,7 +21,14 @@ import unicodedata
 
 import numpy as np
 
-from mmtde.datagen.emoji_lvis import CLASS_LIST, STYLES, find_fonts, load_fonts, render_glyph
+from mmtde.datagen.emoji_lvis import (
+    CLASS_LIST,
+    STYLES,
+    find_fonts,
+    glyph_fill,
+    load_fonts,
+    render_glyph,
+)
 
 BLOCKS = ((0x1F300, 0x1F5FF), (0x1F680, 0x1F6FF), (0x1F900, 0x1F9FF), (0x1FA70, 0x1FAFF),
           (0x2600, 0x27BF))
@@ -95,14 +105,16 @@ def main() -> None:
                                            (drawn['openmoji'] == notdef).all()):
                 continue
             candidates.append(dict(name=name.lower().replace(' ', '_').replace('-', '_'),
-                                   codepoint=cp, unicode_name=name))
-    order = np.random.default_rng(args.seed).permutation(len(candidates))[:args.num_classes]
+                                   codepoint=cp, unicode_name=name,
+                                   fill=round(min(glyph_fill(g) for g in drawn.values()), 4)))
+    order = np.random.default_rng(args.seed).permutation(len(candidates))
     result = dict(
         about=f'Emoji-LVIS classes: {args.num_classes} of {len(candidates)} object-like emoji '
         f'drawn by both pinned fonts, in a seeded draw (seed {args.seed}) made by '
         f'tools/dataset_converters/make_emoji_lvis_classes.py with Unicode '
         f'{unicodedata.unidata_version} names',
-        classes=[candidates[i] for i in order],
+        classes=[candidates[i] for i in order[:args.num_classes]],
+        pretrain_classes=[candidates[i] for i in order[args.num_classes:]],
         lvis_shape=lvis_shape(args.lvis_categories))
     with open(args.out, 'w', encoding='utf-8') as f:
         json.dump(result, f, indent=1)
