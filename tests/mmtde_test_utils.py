@@ -116,3 +116,13 @@ def write_cifar_batch(path, labels, key: str, seed: int) -> None:
     data = np.random.default_rng(seed).integers(0, 256, (len(labels), 3072), dtype=np.uint8)
     with open(path, 'wb') as f:
         pickle.dump({'data': data, key: list(labels)}, f)
+
+
+def emoji_font_problem():
+    """Why the Emoji-LVIS fonts cannot be used here (a message), or None when they can."""
+    from mmtde.datagen.emoji_lvis import FontError, find_fonts
+    try:
+        find_fonts()
+    except FontError as exc:
+        return str(exc)
+    return None

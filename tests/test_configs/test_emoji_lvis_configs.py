@@ -10,7 +10,13 @@ from mmtde_test_utils import REPO
 pytest.importorskip('mmdet')
 
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'emoji_lvis', '*.py')))
-BASE = osp.join(REPO, 'configs', 'emoji_lvis', 'mask-rcnn_r18-c32_fpn_800i_emoji-lvis.py')
+FIRST = osp.join(REPO, 'configs', 'emoji_lvis', 'mask-rcnn_r18-c32_fpn_800i_emoji-lvis.py')
+LT = osp.join(REPO, 'configs', 'emoji_lvis', 'faster-rcnn_r18-c32-pre_fpn_1200i_emoji-lvis-lt.py')
+
+
+def _design(path):
+    """The baseline config and class count of the design ``path`` belongs to."""
+    return (LT, 100) if path.endswith('_emoji-lvis-lt.py') else (FIRST, 200)
 
 
 def _load(path):
@@ -26,23 +32,33 @@ def test_config_builds_and_states_its_method(path):
 
     import mmtde.det  # noqa: F401
     register_all_modules()
-    cfg, base = _load(path), _load(BASE)
+    base_path, n = _design(path)
+    cfg, base = _load(path), _load(base_path)
+    if n == 100:  # loads the pretrained trunk as mmdet's configs load ImageNet weights
+        assert cfg.model.backbone.init_cfg.type == 'Pretrained'
+    cfg.model.backbone.init_cfg = base.model.backbone.init_cfg = None  # no trunk file to build
     model = MODELS.build(cfg.model)
     head = model.roi_head.bbox_head
-    assert head.num_classes == 200 and model.roi_head.mask_head.num_classes == 200
+    assert head.num_classes == n
+    if n == 100:  # the LVIS-like design: boxes only, class-agnostic regression, pretrained trunk
+        assert not model.roi_head.with_mask and head.reg_class_agnostic
+        assert cfg.model.backbone.frozen_stages == 1 and cfg.train_dataloader.dataset.get(
+            'min_fill', cfg.train_dataloader.dataset.get('dataset', {}).get('min_fill')) == 0.35
+    else:
+        assert model.roi_head.mask_head.num_classes == n
     name = osp.basename(path)
     if 'causalnorm' in name:
         assert type(head).__name__ == 'CausalNormShared2FCBBoxHead' and head.fc_cls.alpha == 1.5
         assert cfg.custom_hooks == [dict(type='EMAFeatureHook', mu=0.9998)]
     elif 'seesaw' in name:
         assert type(head.loss_cls).__name__ == 'SeesawLoss'
-        assert head.fc_cls.out_features == 200 + 2
+        assert head.fc_cls.out_features == n + 2
     elif 'eqlv2' in name:
         assert type(head.loss_cls).__name__ == 'BBoxHeadEQLV2Loss'
-        assert head.fc_cls.out_features == 200 + 1
+        assert head.fc_cls.out_features == n + 1
         # tested as it trained: sigmoids, foreground scaled by 1 - sigmoid(bg)
-        scores = head.loss_cls.get_activation(torch.zeros(2, 201))
-        assert torch.allclose(scores[:, :-1], torch.full((2, 200), 0.25))
+        scores = head.loss_cls.get_activation(torch.zeros(2, n + 1))
+        assert torch.allclose(scores[:, :-1], torch.full((2, n), 0.25))
     else:
         assert type(head).__name__ == 'Shared2FCBBoxHead'
         assert type(head.loss_cls).__name__ == 'CrossEntropyLoss'

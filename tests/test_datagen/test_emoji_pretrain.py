@@ -4,17 +4,10 @@ import pytest
 
 from mmtde.datagen import emoji_lvis as el
 from mmtde.datagen import emoji_pretrain as ep
+from mmtde_test_utils import emoji_font_problem
 
-
-def _fonts_ok():
-    try:
-        el.find_fonts()
-    except el.FontError:
-        return False
-    return True
-
-
-needs_fonts = pytest.mark.skipif(not _fonts_ok(), reason='Emoji-LVIS fonts missing')
+needs_fonts = pytest.mark.skipif(emoji_font_problem() is not None,
+                                 reason='Emoji-LVIS fonts missing')
 
 
 def test_no_benchmark_class_is_a_pretraining_class():

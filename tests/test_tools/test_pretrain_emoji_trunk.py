@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from mmtde.datagen import emoji_lvis as el
+from mmtde_test_utils import emoji_font_problem
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LT = osp.join(REPO, 'configs', 'emoji_lvis', 'faster-rcnn_r18-c32-pre_fpn_1200i_emoji-lvis-lt.py')
@@ -20,15 +21,8 @@ def _tool():
     return module
 
 
-def _fonts_ok():
-    try:
-        el.find_fonts()
-    except el.FontError:
-        return False
-    return True
 
-
-@pytest.mark.skipif(not _fonts_ok(), reason='Emoji-LVIS fonts missing')
+@pytest.mark.skipif(emoji_font_problem() is not None, reason='Emoji-LVIS fonts missing')
 def test_trunk_is_the_config_backbone_cached_and_checked(tmp_path):
     tool = _tool()
     lines = []
