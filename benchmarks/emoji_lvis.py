@@ -38,7 +38,18 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)  # this checkout's mmtde first
 
 CONFIGS = osp.join(REPO, 'configs', 'emoji_lvis')
-STEM = 'mask-rcnn_r18-c32_fpn_{}800i_emoji-lvis.py'
+#: The two designs: the first (200 classes, compressed imbalance, trunk from scratch, 800
+#: iterations, one data set) and the LVIS-like one (100 classes without thin glyphs, LVIS's
+#: head / rare instance ratio, pretrained trunk, data drawn anew for every seed).
+DESIGNS = {
+    '800i': dict(stem='mask-rcnn_r18-c32_fpn_{}800i_emoji-lvis.py', env='MMTDE_EMOJI_LVIS',
+                 data=dict(), data_per_seed=False, trunk=False),
+    'lt': dict(stem='faster-rcnn_r18-c32-pre_fpn_{}1200i_emoji-lvis-lt.py',
+               env='MMTDE_EMOJI_LVIS_LT', data_per_seed=True, trunk=True,
+               data=dict(num_classes=100, max_images=500, head_instances=6.0, min_fill=0.35,
+                         classes_per_image=4.0)),
+}
+STEM = DESIGNS['800i']['stem']
 METHODS = {  # name: (config, label)
     'ce': (STEM.format(''), 'softmax CE (baseline)'),
     'rfs': (STEM.format('sample-rfs_'), 'repeat-factor sampling'),
@@ -46,21 +57,46 @@ METHODS = {  # name: (config, label)
     'eqlv2': (STEM.format('eqlv2_'), 'EQL v2'),
     'causalnorm': (STEM.format('causalnorm-tde_'), 'causal norm'),
 }
+METHOD_PREFIX = dict(ce='', rfs='sample-rfs_', seesaw='seesaw-loss_', eqlv2='eqlv2_',
+                     causalnorm='causalnorm-tde_')
+
+
+def use_design(name: str) -> dict:
+    """Point :data:`METHODS` at the configs of design ``name``; its settings."""
+    design = DESIGNS[name]
+    for method, prefix in METHOD_PREFIX.items():
+        METHODS[method] = (design['stem'].format(prefix), METHODS[method][1])
+    return design
 PAPER_ALPHA = 1.5
 KEYS = [f'{t}_{k}' for t in ('bbox', 'segm') for k in ('AP', 'APr', 'APc', 'APf')]
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--data-root', default='data/emoji_lvis')
+    parser.add_argument('--design', default='800i', choices=list(DESIGNS),
+                        help='800i: the first design; lt: LVIS-like imbalance, pretrained trunk')
+    parser.add_argument('--data-root', default=None,
+                        help='default: data/emoji_lvis (800i), data/emoji_lvis_lt (lt; one '
+                        'folder a seed below it)')
     parser.add_argument('--cifar10', default=os.environ.get('MMTDE_DATA_DIR'),
                         help='CIFAR-10 for the backgrounds when the data set is generated')
-    parser.add_argument('--work-dir', default='work_dirs/benchmarks/emoji_lvis')
+    parser.add_argument('--work-dir', default=None,
+                        help='default: work_dirs/benchmarks/emoji_lvis[_lt]')
+    parser.add_argument('--gate', action='store_true',
+                        help='check the regime after the seed: softmax box APc >= 25 and '
+                        'De-confound box APr >= 3 (train ce and causalnorm first)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
     parser.add_argument('--alphas', type=float, nargs='+',
                         default=[0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0],
                         help='alphas tried on the held-out split')
+    parser.add_argument('--norcal', action='store_true',
+                        help='also score NorCal (gamma picked on the held-out split) on the '
+                        'softmax and the alpha-0 causal-norm checkpoints, and the class-rank '
+                        'diagnostic')
+    parser.add_argument('--gammas', type=float, nargs='+',
+                        default=[0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5],
+                        help='NorCal gammas tried on the held-out split')
     parser.add_argument('--diagnose', type=int, metavar='SEED',
                         help='only explain the trained causal-norm model of SEED (see diagnose)')
     parser.add_argument('--cfg-options', nargs='+', default=[],
@@ -201,36 +237,122 @@ def score(method: str, seed: int, work_dir: str, split: str, alpha: Optional[flo
     return result
 
 
-def _rows_of(method: str) -> Tuple[str, ...]:
-    """The result rows one training gives: the causal-norm model is scored three times."""
-    return ('deconfound', 'tde', 'tde_heldout') if method == 'causalnorm' else (method,)
+def _rows_of(method: str, norcal: bool = False) -> Tuple[str, ...]:
+    """The result rows one training gives: the causal-norm model is scored three times (four
+    with NorCal), the softmax baseline once (twice with NorCal)."""
+    rows = ('deconfound', 'tde', 'tde_heldout') if method == 'causalnorm' else (method,)
+    if norcal and method in ('ce', 'causalnorm'):
+        rows += ('ce_norcal',) if method == 'ce' else ('deconfound_norcal',)
+    return rows
+
+
+def _model_cfg(method: str, cfg_options: List[str]):
+    from mmengine.config import DictAction
+    from mmengine.registry import init_default_scope
+
+    import mmtde.det  # noqa: F401  registers the heads
+    from mmtde.utils.setup_env import load_config
+    cfg = load_config(osp.join(CONFIGS, METHODS[method][0]))
+    options = argparse.Namespace(options=None)
+    DictAction(option_strings=[], dest='options')(None, options, cfg_options)
+    cfg.merge_from_dict(options.options or {})
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    return cfg
+
+
+def norcal_row(method: str, seed: int, work_dir: str, data_root: str, args) -> dict:
+    """NorCal on a softmax checkpoint (``ce``; ``causalnorm`` at alpha 0): gamma picked on the
+    held-out split from one cached network pass, then the validation split scored with it."""
+    cached = _read_json(osp.join(work_dir, 'norcal_gamma_sweep.json'))
+    extra = ['model.roi_head.bbox_head.alpha=0'] if method == 'causalnorm' else []
+    train_ann = osp.join(data_root, 'annotations', 'lvis_v1_train.json')
+    if cached is None:
+        from mmtde.det.analysis import run_gamma_sweep
+        cfg = _model_cfg(method, args.cfg_options + extra)
+        sweep = run_gamma_sweep(cfg, _last_checkpoint(work_dir),
+                                osp.join(data_root, 'annotations', 'lvis_v1_heldout.json'),
+                                args.gammas, train_ann_file=train_ann, progress=False)
+        cached = dict(best_gamma=sweep['best_gamma'], rows=sweep['rows'])
+        _write_json(osp.join(work_dir, 'norcal_gamma_sweep.json'), cached)
+    gamma = cached['best_gamma']
+    options = extra + (['model.roi_head.type=NorCalRoIHead', f'model.roi_head.norcal.gamma='
+                        f'{gamma:g}', f'model.roi_head.norcal.ann_file={train_ann}']
+                       if gamma > 0 else [])
+    row = score(method, seed, work_dir, 'val', 0.0 if method == 'causalnorm' else None,
+                data_root, args.cfg_options + options, tag_suffix=f'_norcal{gamma:g}')
+    return dict(row, gamma=gamma, heldout_by_gamma=cached['rows'])
+
+
+def rank_diagnostic(method: str, work_dir: str, args) -> dict:
+    """The true class's rank on validation ground-truth boxes by r/c/f group (the causal-norm
+    model at alpha 0, the paper's alpha and its held-out alpha); cached."""
+    out = osp.join(work_dir, 'class_rank.json')
+    cached = _read_json(out)
+    if cached is None:
+        from mmtde.det.analysis import run_class_rank
+        alphas = [0.0, PAPER_ALPHA] if method == 'causalnorm' else None
+        # the test dataloader: the validation split, as score() reads it
+        result = run_class_rank(_model_cfg(method, args.cfg_options), _last_checkpoint(work_dir),
+                                'test', alphas=alphas, progress=False)
+        cached = dict(variants=result['variants'], groups_from=result['groups_from'])
+        _write_json(out, cached)
+    return cached
+
+
+def seed_data(seed: int, args) -> str:
+    """The data root of ``seed`` (generated if missing; the 800i design has one for all
+    seeds), also set in the environment variable its configs read."""
+    design = DESIGNS[args.design]
+    root = osp.join(args.data_root, f'seed{seed}') if design['data_per_seed'] else args.data_root
+    if not osp.isfile(osp.join(root, 'annotations', 'lvis_v1_val.json')):
+        from mmtde.datagen.emoji_lvis import make_emoji_lvis
+        print(f'[bench] generating Emoji-LVIS ({args.design}) in {root}', flush=True)
+        make_emoji_lvis(root, seed=seed if design['data_per_seed'] else 0,
+                        cifar10=args.cifar10, **design['data'])
+    os.environ[design['env']] = root
+    return root
+
+
+def class_counts(data_root: str) -> Dict[str, int]:
+    with open(osp.join(data_root, 'annotations', 'lvis_v1_train.json')) as f:
+        return {c['name']: c['image_count'] for c in json.load(f)['categories']}
 
 
 def run_seed(seed: int, args, rows: Dict[str, dict], save) -> Dict[str, dict]:
     """Train and score the methods of ``args.methods`` that ``rows`` (this seed's results so
     far) lacks, one at a time, calling ``save()`` after each: an interrupted seed, or one
     that a new method is added to, runs only what is missing."""
+    data_root = seed_data(seed, args)
     for method in args.methods:
-        if all(name in rows for name in _rows_of(method)):
+        if all(name in rows for name in _rows_of(method, args.norcal)):
             continue
         work_dir = osp.join(args.work_dir, f'seed{seed}', method)
         seconds = train(method, seed, work_dir, args.cfg_options)
         trace = training_trace(work_dir)
         if method != 'causalnorm':
             rows[method] = dict(
-                score(method, seed, work_dir, 'val', None, args.data_root, args.cfg_options),
+                score(method, seed, work_dir, 'val', None, data_root, args.cfg_options),
                 train_seconds=seconds, training=trace)
+            if method == 'ce' and args.norcal:
+                rows['ce_norcal'] = dict(norcal_row(method, seed, work_dir, data_root, args),
+                                         train_seconds=seconds, training=trace)
+                rows['ce']['rank'] = rank_diagnostic(method, work_dir, args)
             save()
             continue
-        sweep = {a: score(method, seed, work_dir, 'heldout', a, args.data_root,
+        sweep = {a: score(method, seed, work_dir, 'heldout', a, data_root,
                            args.cfg_options, boxes_only=True)['bbox_AP']
                  for a in args.alphas}
         best = max(sweep, key=lambda a: (sweep[a], -a))
         for name, alpha in zip(_rows_of(method), (0.0, PAPER_ALPHA, best)):
             rows[name] = dict(
-                score(method, seed, work_dir, 'val', alpha, args.data_root, args.cfg_options),
+                score(method, seed, work_dir, 'val', alpha, data_root, args.cfg_options),
                 train_seconds=seconds, alpha=alpha, training=trace)
         rows['tde_heldout']['heldout_bbox_AP_by_alpha'] = sweep
+        if args.norcal:
+            rows['deconfound_norcal'] = dict(
+                norcal_row(method, seed, work_dir, data_root, args), train_seconds=seconds,
+                training=trace)
+            rows['deconfound']['rank'] = rank_diagnostic(method, work_dir, args)
         save()
     return rows
 
@@ -257,7 +379,7 @@ def diagnose(seed: int, args) -> dict:
             # the benchmark's own bbox + segm scoring has the same box AP: reuse it
             full = None if path else _read_json(osp.join(work_dir, f'eval_val_alpha{a:g}.json'))
             curves[name][a] = (full or score(
-                'causalnorm', seed, work_dir, 'val', a, args.data_root, args.cfg_options,
+                'causalnorm', seed, work_dir, 'val', a, seed_data(seed, args), args.cfg_options,
                 boxes_only=True, checkpoint=path, tag_suffix=suffix))['bbox_AP']
     ds = []
     for path in (ckpt, reest):
@@ -277,24 +399,29 @@ def diagnose(seed: int, args) -> dict:
 
 def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_dir: str):
     import numpy as np
-    names = [n for n in ('ce', 'rfs', 'seesaw', 'eqlv2', 'deconfound', 'tde', 'tde_heldout')
+    names = [n for n in ('ce', 'ce_norcal', 'rfs', 'seesaw', 'eqlv2', 'deconfound',
+                         'deconfound_norcal', 'tde', 'tde_heldout')
              if any(n in r for r in results.values())]
+    results = {s: {n: r for n, r in rows.items() if n != 'gate'} for s, rows in results.items()}
     labels = dict(deconfound='causal norm, De-confound (alpha 0)',
+                  ce_norcal='softmax CE + NorCal (gamma picked on held-out)',
+                  deconfound_norcal='causal norm, De-confound + NorCal (gamma on held-out)',
                   tde=f'causal norm, TDE (alpha {PAPER_ALPHA:g}, paper)',
                   tde_heldout='causal norm, TDE (alpha picked on held-out)',
                   **{m: METHODS[m][1] for m in METHODS})
     seeds = sorted(results)
+    keys = [k for k in KEYS if any(k in r for rows in results.values() for r in rows.values())]
     lines = [f'Seeds {seeds}: mean ± half the range over seeds (single value with one seed); '
              f'a collapsed run (AP 0 everywhere) is left out of its method\'s figures.',
              '',
-             '| method | ' + ' | '.join(k.replace('_', ' ') for k in KEYS) +
-             ' | train min |', '|---' * (len(KEYS) + 2) + '|']
+             '| method | ' + ' | '.join(k.replace('_', ' ') for k in keys) +
+             ' | train min |', '|---' * (len(keys) + 2) + '|']
     notes = []
     for n in names:
         ran = [s for s in seeds if n in results[s]]  # a seed may not have reached every method
         ok = [s for s in ran if not collapsed(results[s][n])]
         cells = []
-        for k in KEYS + ['train_seconds']:
+        for k in keys + ['train_seconds']:
             v = np.array([results[s][n][k] for s in (ran if k == 'train_seconds' else ok)],
                          float)
             if k == 'train_seconds':
@@ -326,15 +453,15 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 5))
-    bins = np.array([1, 11, 31, 101, 201, 1000])
+    bins = np.array([1, 11, 31, 101, 201, 5000])
     for n in names:
         xs, ys = [], []
-        for s in seeds:
-            if n not in results[s] or collapsed(results[s][n]):
+        for s in seeds:  # seeds whose data this run has not read yet wait for their counts
+            if n not in results[s] or collapsed(results[s][n]) or s not in counts:
                 continue
             for cls, ap in results[s][n]['per_class_segm_ap'].items():
                 if ap == ap:  # not NaN
-                    xs.append(counts[cls])
+                    xs.append(counts[s][cls])
                     ys.append(ap * 100)
         xs, ys = np.array(xs), np.array(ys)
         idx = np.digitize(xs, bins) - 1
@@ -346,24 +473,56 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
     ax.axvline(10.5, color='grey', lw=0.5)
     ax.axvline(100.5, color='grey', lw=0.5)
     ax.set_xlabel('training images of the class (rare | common | frequent)')
-    ax.set_ylabel('mask AP of the class (mean over classes in the bin and seeds)')
-    ax.set_title(f'Emoji-LVIS val, per-class mask AP, seeds {seeds}')
+    task = 'mask' if any('segm_AP' in r for rows in results.values() for r in rows.values()) \
+        else 'box'
+    ax.set_ylabel(f'{task} AP of the class (mean over classes in the bin and seeds)')
+    ax.set_title(f'Emoji-LVIS val, per-class {task} AP, seeds {seeds}')
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(osp.join(out_dir, 'per_class_ap.png'), dpi=100)
 
 
+def pretrained_trunk(args) -> str:
+    """The design's pretrained trunk (``tools/pretrain_emoji_trunk.py``, cached by the hash of
+    its inputs: trained once), also set in ``$MMTDE_EMOJI_TRUNK`` for the configs."""
+    config = osp.join(CONFIGS, METHODS['ce'][0])
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'pretrain_emoji_trunk.py'), config]
+    if args.cifar10:
+        cmd += ['--cifar10', args.cifar10]
+    print(f'[bench] trunk: {" ".join(cmd)}', flush=True)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=_checkout_env())
+    print(proc.stdout, end='', flush=True)
+    if proc.returncode:
+        raise RuntimeError(f'pretraining the trunk failed (exit {proc.returncode}): {cmd}')
+    path = json.loads(proc.stdout.strip().splitlines()[-1])['path']
+    os.environ['MMTDE_EMOJI_TRUNK'] = path
+    return path
+
+
+def gate(rows: Dict[str, dict]) -> Tuple[bool, str]:
+    """The regime check of the LVIS-like design: the softmax baseline learns the common
+    classes (box APc >= 25) and the causal-norm model finds rare ones (De-confound box
+    APr >= 3), as on LVIS (paper: APr / APc 5.2 / 22.7 for De-confound)."""
+    ce, dc = rows.get('ce', {}), rows.get('deconfound', {})
+    if 'bbox_APc' not in ce or 'bbox_APr' not in dc:
+        return False, 'gate: train and score ce and causalnorm first'
+    ok = ce['bbox_APc'] >= 25 and dc['bbox_APr'] >= 3
+    return ok, (f'gate {"passed" if ok else "FAILED"}: softmax box APc {ce["bbox_APc"]:.1f} '
+                f'(>= 25), De-confound box APr {dc["bbox_APr"]:.1f} (>= 3), APr / APc '
+                f'{dc["bbox_APr"] / max(dc.get("bbox_APc", 0), 1e-9):.2f} (paper 0.23)')
+
+
 def main(argv=None):
     args = parse_args(argv)
-    os.environ['MMTDE_EMOJI_LVIS'] = args.data_root = osp.abspath(args.data_root)
-    if not osp.isfile(osp.join(args.data_root, 'annotations', 'lvis_v1_val.json')):
-        from mmtde.datagen.emoji_lvis import make_emoji_lvis
-        print(f'[bench] generating Emoji-LVIS in {args.data_root}', flush=True)
-        make_emoji_lvis(args.data_root, cifar10=args.cifar10)
-    with open(osp.join(args.data_root, 'annotations', 'lvis_v1_train.json')) as f:
-        counts = {c['name']: c['image_count'] for c in json.load(f)['categories']}
+    design = use_design(args.design)
+    suffix = '' if args.design == '800i' else '_' + args.design
+    args.data_root = osp.abspath(args.data_root or f'data/emoji_lvis{suffix}')
+    args.work_dir = args.work_dir or f'work_dirs/benchmarks/emoji_lvis{suffix}'
     os.makedirs(args.work_dir, exist_ok=True)
+    if design['trunk']:
+        pretrained_trunk(args)
     if args.diagnose is not None:
+        seed_data(args.diagnose, args)
         diagnose(args.diagnose, args)
         return
     out = osp.join(args.work_dir, 'results.json')
@@ -377,6 +536,7 @@ def main(argv=None):
                     traces[method] = training_trace(
                         osp.join(args.work_dir, f'seed{seed}', method))
                 row['training'] = traces[method]
+    counts = {}
 
     def save():
         _write_json(out, results)
@@ -384,9 +544,14 @@ def main(argv=None):
 
     for seed in args.seeds:
         rows = results.setdefault(seed, {})
-        if all(n in rows for m in args.methods for n in _rows_of(m)):
+        counts[seed] = class_counts(seed_data(seed, args))
+        if all(n in rows for m in args.methods for n in _rows_of(m, args.norcal)):
             print(f'[bench] seed {seed}: every method is in {out}; reused', flush=True)
         run_seed(seed, args, rows, save)  # other methods' rows stay
+        if args.gate:
+            passed, line = gate(rows)
+            print(f'[bench] seed {seed}: {line}', flush=True)
+            rows['gate'] = dict(passed=passed, line=line)
     save()
 
 

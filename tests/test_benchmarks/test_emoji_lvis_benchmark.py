@@ -33,11 +33,20 @@ def test_benchmark_trains_scores_summarises_and_resumes(tmp_path):
                        max_images=110, progress=False)
     work = str(tmp_path / 'work')
     argv = ['--data-root', data, '--work-dir', work, '--seeds', '0', '--methods', 'ce',
-            'causalnorm', '--alphas', '0', '2', '--cfg-options', *SMOKE]
+            'causalnorm', '--alphas', '0', '2', '--norcal', '--gammas', '0', '0.5',
+            '--cfg-options', *SMOKE]
     bench.main(argv)
     with open(osp.join(work, 'results.json')) as f:
         rows = json.load(f)['0']
-    assert set(rows) == {'ce', 'deconfound', 'tde', 'tde_heldout'}
+    assert set(rows) == {'ce', 'deconfound', 'tde', 'tde_heldout', 'ce_norcal',
+                         'deconfound_norcal'}
+    # NorCal: gamma picked on the held-out split, the picked one scored on val
+    for name in ('ce_norcal', 'deconfound_norcal'):
+        assert set(map(float, [r['gamma'] for r in rows[name]['heldout_by_gamma']])) == {0, 0.5}
+        assert rows[name]['gamma'] in (0.0, 0.5)
+    # the class-rank diagnostic: the causal-norm model at alpha 0 and the paper's alpha
+    assert len(rows['deconfound']['rank']['variants']) == 2
+    assert len(rows['ce']['rank']['variants']) == 1
     for row in rows.values():
         assert set(bench.KEYS) <= set(row) and row['train_seconds'] > 0
         assert all(0 <= row[k] <= 100 for k in bench.KEYS)
@@ -85,7 +94,7 @@ def test_summary_leaves_a_collapsed_seed_out_and_says_so(tmp_path):
                1: {'ce': row(0.0, dict(max_loss_cls=156.2, max_loss_cls_iter=150,
                                        last_loss_cls=1.67, last_iter=800)),
                    'seesaw': row(6.0)}}
-    bench.summarise(results, {'cat': 5}, str(tmp_path))
+    bench.summarise(results, {0: {'cat': 5}, 1: {'cat': 5}}, str(tmp_path))
     table = (tmp_path / 'results.md').read_text()
     ce = next(line for line in table.splitlines() if line.startswith('| softmax CE'))
     assert '(1 of 2 seeds; collapsed: seed 1)' in ce
@@ -152,3 +161,40 @@ def test_a_seed_runs_only_the_methods_its_results_lack(tmp_path, monkeypatch):
     assert calls == [('train', 'seesaw', 0), ('train', 'seesaw', 1), ('train', 'causalnorm', 1)]
     assert set(saved[0]['0']) == {'ce', 'seesaw', 'deconfound', 'tde', 'tde_heldout'}
     assert set(saved[0]['1']) == {'ce', 'seesaw'} and saved[0]['1']['ce'] == old
+
+
+def test_gate_asks_for_the_lvis_regime():
+    import emoji_lvis as bench
+    ok, line = bench.gate(dict(ce=dict(bbox_APc=25.0), deconfound=dict(bbox_APr=3.0,
+                                                                        bbox_APc=15.0)))
+    assert ok and 'gate passed' in line and 'APr / APc 0.20' in line
+    assert not bench.gate(dict(ce=dict(bbox_APc=24.9), deconfound=dict(bbox_APr=9.0)))[0]
+    assert not bench.gate(dict(ce=dict(bbox_APc=40.0), deconfound=dict(bbox_APr=2.9)))[0]
+    ok, line = bench.gate(dict(ce=dict(bbox_APc=40.0)))
+    assert not ok and 'train and score ce and causalnorm first' in line
+
+
+def test_lvis_like_design_draws_data_for_every_seed(tmp_path, monkeypatch):
+    import emoji_lvis as bench
+
+    from mmtde.datagen import emoji_lvis as datagen
+    made = []
+
+    def fake(root, seed, cifar10, **kwargs):
+        made.append((osp.relpath(root, str(tmp_path)), seed, kwargs))
+        os.makedirs(osp.join(root, 'annotations'))
+        open(osp.join(root, 'annotations', 'lvis_v1_val.json'), 'w').close()
+
+    monkeypatch.setattr(datagen, 'make_emoji_lvis', fake)
+    design = bench.use_design('lt')
+    try:
+        args = bench.parse_args(['--design', 'lt', '--data-root', str(tmp_path)])
+        assert bench.seed_data(3, args) == str(tmp_path / 'seed3')
+        assert os.environ['MMTDE_EMOJI_LVIS_LT'] == str(tmp_path / 'seed3')
+        bench.seed_data(3, args)  # present: not drawn again
+        assert made == [('seed3', 3, design['data'])]
+        assert bench.METHODS['causalnorm'][0].endswith('_emoji-lvis-lt.py')
+        assert all(osp.isfile(osp.join(bench.CONFIGS, c)) for c, _ in bench.METHODS.values())
+    finally:
+        bench.use_design('800i')
+        monkeypatch.delenv('MMTDE_EMOJI_LVIS_LT', raising=False)
