@@ -66,8 +66,9 @@ def test_resume_is_exact(tiny_cls_cfg, tmp_path):
 
 
 def test_resume_is_exact_with_random_seed_validation_and_random_layers(tiny_folder, tmp_path):
-    # The shipped configs: seed=None (mmengine draws one), validation during training, and
-    # random draws in training (flip augmentation: numpy; drop-path: torch). A run resumed
+    # A config without a seed (seed=None: mmengine draws one; the shipped configs set one),
+    # validation during training, and random draws in training (flip augmentation: numpy;
+    # drop-path: torch). A run resumed
     # from the straight run's own epoch-1 checkpoint must end where the straight run ends.
     cfg = tmp_path / 'random.py'
     cfg.write_text(tiny_cls_cfg_text(tiny_folder, extra=(
