@@ -90,7 +90,9 @@ def test_the_full_run_on_a_tiny_copy(tmp_path):
         shifted = json.load(f)
     assert len(shifted['test_sets']) == 11
     # tools/test.py at the config's alpha and at 0 wrote their metrics; the first is the
-    # training log's last epoch (NCHW here, NHWC there: one image of 1000 at most)
+    # training log's last epoch up to near-ties: the test images are noise, the 2-epoch model
+    # scores them almost uniformly, and bfloat16 in NHWC (training) against NCHW (here) flips
+    # a few of them (1-2 of 1000 seen); 5 of 1000 is the bound
     tests = {}
     for name in ('test', 'test_alpha0'):
         for folder, _, files in os.walk(work / name):
@@ -99,7 +101,7 @@ def test_the_full_run_on_a_tiny_copy(tmp_path):
                     with open(osp.join(folder, file)) as f:
                         tests[name] = json.load(f)
         assert 'lt/top1' in tests.get(name, {}), name
-    assert abs(tests['test']['lt/top1'] - res['last_epoch']['lt/top1']) <= 0.1 + 1e-6
+    assert abs(tests['test']['lt/top1'] - res['last_epoch']['lt/top1']) <= 0.5 + 1e-6
     # the published file: no optimizer state, the model's d, named with its sha256
     published = [f for f in os.listdir(work / 'publish') if f.endswith('.pth')]
     assert len(published) == 1
