@@ -134,7 +134,7 @@ def pretrain(config: str, seed: int = 0, cifar10=None, cache_dir=None, iters=Non
         with np.load(prepare_cifar10(cifar10, cache_root())) as arrays:
             pool = dict(train=arrays['train_x'], heldout=arrays['test_x'])
     digest = inputs_hash(pool['train'], seed=seed, recipe=recipe, backbone=backbone)
-    folder = osp.join(cache_dir or osp.join(cache_root(), 'emoji_trunk'))
+    folder = cache_dir or osp.join(cache_root(), 'emoji_trunk')
     os.makedirs(folder, exist_ok=True)
     final = osp.join(folder, f'{digest[:16]}.pth')
     if osp.isfile(final):
@@ -155,8 +155,8 @@ def pretrain(config: str, seed: int = 0, cifar10=None, cache_dir=None, iters=Non
         f'crops drawn in {time.time() - start:.0f} s')
 
     model = TrunkClassifier(backbone, len(classes)).to(memory_format=torch.channels_last)
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
     optim = torch.optim.SGD([dict(params=decay, weight_decay=recipe['weight_decay']),
                              dict(params=no_decay, weight_decay=0.0)],
                             lr=recipe['lr'], momentum=0.9, nesterov=True)
@@ -249,7 +249,6 @@ def check_trunk(path: str, config: str) -> dict:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     try:
         path = pretrain(args.config, args.seed, args.cifar10, args.cache_dir, args.iters,
                         args.train_per_class, args.save_interval,
