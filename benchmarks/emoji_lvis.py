@@ -199,14 +199,10 @@ def score(method: str, seed: int, work_dir: str, split: str, alpha: Optional[flo
     cached = _read_json(osp.join(work_dir, f'eval_{tag}.json'))
     if cached is not None:
         return cached
-    from mmengine.config import DictAction
     from mmengine.runner import Runner
 
-    from mmtde.utils.setup_env import load_config, prepare_cfg
-    cfg = load_config(osp.join(CONFIGS, METHODS[method][0]))
-    options = argparse.Namespace(options=None)
-    DictAction(option_strings=[], dest='options')(None, options, cfg_options)
-    cfg.merge_from_dict(options.options or {})
+    from mmtde.utils.setup_env import prepare_cfg
+    cfg = _model_cfg(method, cfg_options)
     ckpt = checkpoint or _last_checkpoint(work_dir)
     ann = osp.join(data_root, 'annotations', f'lvis_v1_{split}.json')
     cfg.work_dir = osp.join(work_dir, f'test_{tag}')
@@ -247,6 +243,8 @@ def _rows_of(method: str, norcal: bool = False) -> Tuple[str, ...]:
 
 
 def _model_cfg(method: str, cfg_options: List[str]):
+    """The config of ``method`` with ``key=value`` options, mmdet's scope set: what the
+    scoring and the analysis tools run."""
     from mmengine.config import DictAction
     from mmengine.registry import init_default_scope
 
