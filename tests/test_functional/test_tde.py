@@ -1,20 +1,16 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """The TDE maths against closed forms and against a restatement of the reference code."""
-import math
 
 import pytest
 import torch
 
 from mmtde.functional import (
-    MovingAverageFeature,
     background_exempted_log_probs,
     causal_norm_logits,
     fold_tde_weight,
     head_cosine,
-    moving_average_step,
     split_heads,
     tde_logits,
-    update_moving_average,
 )
 
 
@@ -191,161 +187,3 @@ class TestBackgroundExempted:
         out = background_exempted_log_probs(y, torch.randn(1, 3))
         assert not torch.isnan(out).any()
         assert torch.allclose(out.softmax(-1)[0, -1], torch.tensor(1.0))
-
-
-class TestMovingAverage:
-
-    def test_update_rule(self):
-        d = torch.zeros(4)
-        x1, x2 = torch.randn(3, 4), torch.randn(5, 4)
-        assert update_moving_average(d, x1, 0.9) == (True, 3)
-        update_moving_average(d, x2, 0.9)
-        assert torch.allclose(d, 0.9 * x1.mean(0) + x2.mean(0))
-
-    def test_mask_and_empty_selection(self):
-        d = torch.ones(4)
-        x = torch.randn(3, 4)
-        mask = torch.tensor([True, False, True])
-        update_moving_average(d, x, 0.5, mask)
-        assert torch.allclose(d, 0.5 + x[mask].mean(0))
-        before = d.clone()
-        assert update_moving_average(d, x, 0.5, torch.zeros(3, dtype=torch.bool)) == (False, 0)
-        assert torch.equal(d, before)
-
-    def test_non_finite_feature_never_reaches_buffer(self):
-        d = torch.ones(4)
-        x = torch.randn(2, 4)
-        x[0, 1] = math.nan
-        updated, _ = update_moving_average(d, x, 0.9)
-        assert not updated and torch.equal(d, torch.ones(4))
-
-    def test_non_finite_row_outside_the_mask_does_not_block_the_update(self):
-        d = torch.ones(4)
-        x = torch.randn(3, 4)
-        x[1] = math.inf
-        mask = torch.tensor([True, False, True])
-        assert update_moving_average(d, x, 0.5, mask) == (True, 2)
-        assert torch.allclose(d, 0.5 + x[mask].mean(0))
-
-    def test_overflowing_d_is_refused(self):
-        d = torch.full((4, ), 3e38)
-        updated, non_finite, _ = moving_average_step(d, torch.full((2, 4), 1e38), 1.0)
-        assert not updated and non_finite and torch.equal(d, torch.full((4, ), 3e38))
-
-    def test_step_never_waits_for_the_device(self):
-        # On 'meta' every data-dependent operation (.item(), bool(), x[mask], nonzero) raises,
-        # so a training step that runs there takes no host round trip on a GPU either.
-        m = MovingAverageFeature(8, 2).to('meta')
-        x = torch.empty(6, 8, device='meta')
-        mask = torch.empty(6, dtype=torch.bool, device='meta')
-        with pytest.raises((RuntimeError, NotImplementedError)):
-            x[mask]  # the check itself can fail
-        for _ in range(2):
-            updated = m.update(x, mask)
-            m.update(x)
-        assert updated.shape == () and updated.device.type == 'meta'
-
-    def test_module_counts_non_finite_batches(self):
-        m = MovingAverageFeature(4, 2)
-        m.update(torch.randn(3, 4))
-        d = m.d.clone()
-        bad = torch.randn(3, 4)
-        bad[2, 0] = math.nan
-        assert not m.update(bad)
-        assert not m.update(bad, torch.tensor([False, False, False]))  # empty: not counted
-        assert torch.equal(m.d, d) and int(m.num_updates) == 1
-        assert m.pop_skipped() == 1 and m.pop_skipped() == 0
-        _, count = m.pop_cos_stats()
-        assert count == 2  # the finite rows of the bad batch; never a NaN in the sum
-
-    def test_readiness_follows_d(self):
-        m = MovingAverageFeature(4, 2)
-        assert not m.is_ready()
-        m.d.data.fill_(3.0)  # edits through .data do not bump the version counter
-        m.num_updates.data.fill_(1)
-        assert m.is_ready()
-        m.half()  # d keeps its fp32 value (not rounded through fp16)
-        assert m.d.dtype == torch.float32 and m.is_ready()
-        m.d.fill_(1000.3)
-        m.half()
-        assert m.d[0].item() == torch.tensor(1000.3).item()
-        m.share_memory()  # moves that are not casts keep working on the buffers themselves
-        assert m.d.is_shared()
-        m = MovingAverageFeature(4, 2)
-        m.update(torch.randn(3, 4))
-        assert m.is_ready()
-        m.load_state_dict(MovingAverageFeature(4, 2).state_dict())  # an untrained d
-        assert not m.is_ready()
-        m.update(torch.randn(3, 4))
-        m.d.zero_()
-        assert not m.is_ready()
-
-    @pytest.mark.parametrize('mu', [-0.1, 1.5, math.nan])
-    def test_bad_mu(self, mu):
-        with pytest.raises(ValueError, match=r'mu=.* must'):
-            MovingAverageFeature(4, 2, mu)
-
-    def test_module_state(self):
-        m = MovingAverageFeature(4, 2, mu=0.9)
-        assert not m.is_ready()
-        with pytest.raises(RuntimeError, match='tools/reestimate_d.py'):
-            m.check_ready()
-        m.update(torch.randn(3, 4))
-        m.update(torch.randn(3, 4))
-        assert m.is_ready() and int(m.num_updates) == 2
-        assert set(m.state_dict()) == {'d', 'num_updates'}
-        cos_sum, count = m.pop_cos_stats()
-        assert count == 3 and cos_sum.shape == (2, )
-        m.half()
-        assert m.d.dtype == torch.float32
-
-
-class TestCausalNormLinear:
-
-    @pytest.mark.parametrize('value', ['False', 0, None])
-    def test_use_tde_must_be_a_bool(self, value):
-        from mmtde.functional import CausalNormLinear
-        with pytest.raises(ValueError, match=f'use_tde={value!r} must be True or False'):
-            CausalNormLinear(8, 5, use_tde=value)
-        lin = CausalNormLinear(8, 5, use_tde=False)
-        assert lin.test_alpha() == 0.0
-        with pytest.raises(ValueError, match='use_tde'):
-            lin.use_tde = value
-
-    def make(self):
-        from mmtde.functional import CausalNormLinear
-        lin = CausalNormLinear(8, 5, num_head=2, alpha=1.5)
-        lin.feat_ema.update(torch.rand(4, 8))
-        return lin
-
-    def test_cached_inference_follows_weight_d_and_alpha(self):
-        lin = self.make()
-        x = torch.randn(3, 8)
-        with torch.no_grad():
-            first = lin.tde_logits(x)
-            assert torch.equal(lin.tde_logits(x), first)  # cached, same result
-            lin.weight.mul_(2).add_(0.1)  # like an optimizer step
-            expected = tde_logits(x, lin.weight, lin.feat_ema.d, 2, 16.0, 1 / 32, 1.5)
-            assert torch.allclose(lin.tde_logits(x), expected, atol=1e-5)
-            lin.feat_ema.update(torch.rand(4, 8) * 5)
-            expected = tde_logits(x, lin.weight, lin.feat_ema.d, 2, 16.0, 1 / 32, 1.5)
-            assert torch.allclose(lin.tde_logits(x), expected, atol=1e-5)
-            lin.alpha = 0.5
-            expected = tde_logits(x, lin.weight, lin.feat_ema.d, 2, 16.0, 1 / 32, 0.5)
-            assert torch.allclose(lin.tde_logits(x), expected, atol=1e-5)
-            lin.load_state_dict(self.make().state_dict())
-            expected = tde_logits(x, lin.weight, lin.feat_ema.d, 2, 16.0, 1 / 32, 0.5)
-            assert torch.allclose(lin.tde_logits(x), expected, atol=1e-5)
-
-    def test_training_logits_keep_gradients(self):
-        lin = self.make()
-        lin(torch.randn(3, 8)).sum().backward()
-        assert lin.weight.grad is not None and lin.weight.grad.abs().sum() > 0
-
-    def test_tde_from_logits_equals_folded_product(self):
-        from mmtde.functional import normalize_feature
-        lin = self.make()
-        x = torch.randn(6, 8)
-        x_hat = normalize_feature(x, 2)
-        fast = lin.tde_from_logits(lin.logits_at(x_hat, 0.0), x_hat, 1.5)
-        assert torch.allclose(fast, lin.logits_at(x_hat, 1.5), atol=1e-5)
