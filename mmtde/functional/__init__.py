@@ -1,13 +1,14 @@
 # Copyright (c) mmtde contributors. All rights reserved.
-from .causal_norm import CausalNormLinear, check_hparam
-from .moving_average import MovingAverageFeature, check_mu
-from .posthoc import (
-    adjust_logits,
-    check_correction_tau,
-    log_class_prior,
-    tau_normalize_weight,
-    tau_normalized_logits,
-)
+"""The TDE maths and the post-hoc corrections in pure torch (no OpenMMLab import).
+
+The public API is what heads, tools and users call: the two classifier modules, the TDE logits
+and the moving-average update as functions, and the post-hoc baselines. The building blocks
+(``split_heads``, ``normalize_weight``, ``fold_tde_weight``, the validators, ...) stay in their
+modules (:mod:`mmtde.functional.tde`, ``.causal_norm``, ``.moving_average``, ``.posthoc``).
+"""
+from .causal_norm import CausalNormLinear
+from .moving_average import MovingAverageFeature, moving_average_step
+from .posthoc import adjust_logits, log_class_prior, tau_normalize_weight, tau_normalized_logits
 from .prior_shift import (
     Calibration,
     PriorEstimate,
@@ -18,28 +19,17 @@ from .prior_shift import (
     total_variation,
 )
 from .tde import (
-    EPS,
     background_exempted_log_probs,
     causal_norm_logits,
-    fold_tde_weight,
-    head_cosine,
-    moving_average_step,
     normalize_feature,
-    normalize_weight,
-    normalized_logits,
-    remove_momentum_effect,
-    split_heads,
     tde_logits,
     tde_projection,
-    update_moving_average,
 )
 
 __all__ = [
-    'EPS', 'split_heads', 'normalize_feature', 'normalize_weight', 'tde_projection',
-    'remove_momentum_effect', 'fold_tde_weight', 'normalized_logits', 'causal_norm_logits',
-    'tde_logits', 'head_cosine', 'background_exempted_log_probs', 'moving_average_step',
-    'update_moving_average', 'MovingAverageFeature', 'check_mu', 'CausalNormLinear',
-    'check_hparam', 'adjust_logits', 'check_correction_tau', 'log_class_prior',
-    'tau_normalize_weight', 'tau_normalized_logits', 'Calibration', 'PriorEstimate',
-    'bbse_prior', 'em_prior', 'fit_calibration', 'reweighted_accuracy', 'total_variation'
+    'CausalNormLinear', 'MovingAverageFeature', 'causal_norm_logits', 'tde_logits',
+    'tde_projection', 'normalize_feature', 'background_exempted_log_probs',
+    'moving_average_step', 'adjust_logits', 'log_class_prior', 'tau_normalize_weight',
+    'tau_normalized_logits', 'Calibration', 'PriorEstimate', 'bbse_prior', 'em_prior',
+    'fit_calibration', 'reweighted_accuracy', 'total_variation'
 ]

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from .moving_average import MovingAverageFeature
 from .tde import (
+    check_num_head,
     fold_tde_weight,
     head_cosine,
     normalize_feature,
@@ -41,7 +42,8 @@ class CausalNormLinear(nn.Module):
     Args:
         in_features (int): Feature size D.
         out_features (int): Number of rows of ``W`` (classes, plus background in detection).
-        num_head (int): K; must divide D. Defaults to 2.
+        num_head (int): K; must divide D (:func:`~mmtde.functional.tde.check_num_head`).
+            Defaults to 2.
         tau (float): Temperature. Defaults to 16.
         gamma (float): Offset of the weight norm; 0 is a cosine classifier. Defaults to 1/32.
         alpha (float): TDE strength at test time; 0 gives the causal-norm logits.
@@ -58,12 +60,7 @@ class CausalNormLinear(nn.Module):
                  tau: float = 16.0, gamma: float = 1 / 32, alpha: float = 1.0,
                  use_tde: bool = True, mu: float = 0.9) -> None:
         super().__init__()
-        if isinstance(num_head, bool) or not isinstance(num_head, int) or num_head < 1 \
-                or in_features % num_head != 0:
-            divisors = [k for k in (1, 2, 4, 8) if in_features % k == 0]
-            raise ValueError(f'num_head={num_head!r} must be a positive divisor of the '
-                             f'classifier input size {in_features} (in_channels, or '
-                             f'fc_out_channels of a bbox head); e.g. one of {divisors}')
+        check_num_head(num_head, in_features)
         if out_features <= self.num_extra_rows:
             raise ValueError(f'out_features={out_features}: the classifier needs at least one '
                              f'class; check num_classes')
@@ -104,9 +101,14 @@ class CausalNormLinear(nn.Module):
         """int: Classes of the dataset this classifier scores."""
         return self.out_features - self.num_extra_rows
 
-    def test_alpha(self) -> float:
+    def effective_alpha(self) -> float:
         """The ``alpha`` that test-time logits use: 0 when TDE is switched off."""
         return self.alpha if self.use_tde else 0.0
+
+    def test_alpha(self) -> float:
+        """Alias of :meth:`effective_alpha`, its old name (which read like a test), kept for
+        callers that use it."""
+        return self.effective_alpha()
 
     def folded_weight(self, alpha: float) -> Tensor:
         """Normalised weights (C, K, D/K) with TDE at ``alpha`` folded in (0: none).
@@ -145,7 +147,7 @@ class CausalNormLinear(nn.Module):
 
     def tde_logits(self, x: Tensor, alpha: Optional[float] = None) -> Tensor:
         """TDE logits (N, C) at ``alpha`` (default: the test-time one); no state change."""
-        alpha = self.test_alpha() if alpha is None else check_hparam('alpha', alpha)
+        alpha = self.effective_alpha() if alpha is None else check_hparam('alpha', alpha)
         return self.logits_at(normalize_feature(x, self.num_head), alpha)
 
     def cosine(self, x: Tensor) -> Tensor:

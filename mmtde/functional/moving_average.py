@@ -1,12 +1,14 @@
 # Copyright (c) mmtde contributors. All rights reserved.
-"""The moving-average feature ``d`` as a small module that heads own (pure torch)."""
+"""The moving-average feature ``d``: its update rule and the small module heads own it in
+(pure torch)."""
 import math
 from typing import Optional, Tuple
 
 import torch
+import torch.distributed as torch_dist
 from torch import Tensor, nn
 
-from .tde import head_cosine, moving_average_step
+from .tde import _no_autocast, check_num_head, head_cosine
 
 
 def check_mu(mu: float) -> float:
@@ -16,6 +18,61 @@ def check_mu(mu: float) -> float:
         raise ValueError(f'mu={mu!r} must be a number in [0, 1] (the paper uses 0.9 for '
                          f'CIFAR-LT, 1 - 0.1 * min(50 * lr, 1) for ImageNet-LT, 0.9998 for LVIS)')
     return float(mu)
+
+
+def _dist_ready() -> bool:
+    return torch_dist.is_available() and torch_dist.is_initialized() and \
+        torch_dist.get_world_size() > 1
+
+
+@torch.no_grad()
+def moving_average_step(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor] = None,
+                        sync: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
+    """``d <- mu d + mean(x)`` in place, without waiting for the device.
+
+    The mean is over the global batch: under ``torch.distributed`` the feature sum and the count
+    are all-reduced, so every rank applies the same update to the same ``d`` (a faithful
+    global-batch mean, not a mean of per-rank means). Every rank must call this the same number
+    of times. A batch that selects no sample, or whose features are not finite, leaves ``d``
+    untouched. The decision is taken on the device (``torch.where``), so a training step does
+    not stall on it; the returned flags are tensors for the caller to count or log later.
+
+    Args:
+        d (Tensor): The float32 buffer of shape (D,), updated in place.
+        x (Tensor): Features of shape (N, D); any dtype, summed in float32.
+        mu (float): Momentum in [0, 1] (validated where it is set:
+            :attr:`MovingAverageFeature.mu`).
+        mask (Tensor, optional): Bool mask of shape (N,) selecting the samples to average
+            (detection: foreground RoIs). Defaults to all.
+        sync (bool): All-reduce across ranks when a process group is up. Defaults to True.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: 0-dim tensors on ``d``'s device: whether ``d`` was
+        updated, whether the global batch was left out because its features were not finite,
+        and the global number of selected samples (float).
+    """
+    if d.dtype != torch.float32:
+        raise TypeError(f'the moving-average buffer must be float32, got {d.dtype}')
+    with _no_autocast(x.device):
+        x = x.detach().float()
+        if mask is None:
+            num = torch.full((1, ), x.shape[0], dtype=x.dtype, device=x.device)
+        else:  # where(), not x[mask]: boolean indexing would wait for the device
+            mask = mask.to(device=x.device, dtype=torch.bool).reshape(-1, 1)
+            x = torch.where(mask, x, x.new_zeros(()))
+            num = mask.sum(dim=0, dtype=x.dtype)
+        stats = torch.cat([x.sum(dim=0), num]).to(d.device)
+        if sync and _dist_ready():
+            torch_dist.all_reduce(stats)
+        total, count = stats[:-1], stats[-1]
+        selected = count > 0
+        finite = torch.isfinite(total).all()
+        new_d = d * mu + total / count.clamp(min=1)
+        # An overflow of d itself (mu = 1 over an enormous run) is refused like a bad batch.
+        finite = finite & torch.isfinite(new_d).all()
+        updated = selected & finite
+        d.copy_(torch.where(updated, new_d, d))
+        return updated, selected & ~finite, count
 
 
 class MovingAverageFeature(nn.Module):
@@ -42,9 +99,7 @@ class MovingAverageFeature(nn.Module):
 
     def __init__(self, dim: int, num_head: int, mu: float = 0.9) -> None:
         super().__init__()
-        if dim % num_head != 0:
-            raise ValueError(f'num_head={num_head} must divide the feature size {dim}')
-        self.num_head = num_head
+        self.num_head = check_num_head(num_head, dim)
         self.mu = mu
         self.register_buffer('d', torch.zeros(dim, dtype=torch.float32))
         self.register_buffer('num_updates', torch.zeros((), dtype=torch.long))

@@ -21,10 +21,10 @@ fp16 features overflow, and ``d`` (an un-normalised sum that grows to ~1/(1-mu) 
 must never be rounded to fp16.
 """
 import contextlib
+import numbers
 from typing import Optional, Tuple
 
 import torch
-import torch.distributed as torch_dist
 from torch import Tensor
 
 #: Smallest norm a chunk may have before it is divided by; keeps an all-zero feature finite.
@@ -37,21 +37,42 @@ def _no_autocast(device: torch.device):
     return torch.autocast(device_type=device.type, enabled=False)
 
 
+def check_num_head(num_head: int, dim: int) -> int:
+    """Validate ``num_head`` (K) against the feature size D that it splits; return it.
+
+    The one check of K: :func:`split_heads`, :class:`~mmtde.functional.CausalNormLinear` and
+    :class:`~mmtde.functional.MovingAverageFeature` call it, so a bad K reads the same wherever
+    it is caught.
+
+    Args:
+        num_head (int): K.
+        dim (int): D.
+
+    Returns:
+        int: ``num_head``.
+    """
+    if isinstance(num_head, bool) or not isinstance(num_head, numbers.Integral) \
+            or num_head < 1 or dim % num_head != 0:
+        divisors = [k for k in range(1, dim + 1) if dim % k == 0][:8]
+        raise ValueError(
+            f'num_head={num_head!r} must be a positive divisor of the feature size {dim} '
+            f'(in_channels of CausalNormHead, fc_out_channels of a bbox head): set num_head to '
+            f'one of {divisors}')
+    return num_head
+
+
 def split_heads(x: Tensor, num_head: int) -> Tensor:
     """Split the last dimension of ``x`` into ``num_head`` contiguous chunks.
 
     Args:
         x (Tensor): Shape (..., D).
-        num_head (int): K, which must divide D.
+        num_head (int): K, which must divide D (:func:`check_num_head`).
 
     Returns:
         Tensor: Shape (..., K, D / K).
     """
     dim = x.shape[-1]
-    if num_head < 1 or dim % num_head != 0:
-        raise ValueError(
-            f'num_head={num_head} must be a positive divisor of the feature size {dim}; '
-            f'choose num_head from {[k for k in range(1, dim + 1) if dim % k == 0][:8]}...')
+    check_num_head(num_head, dim)
     return x.reshape(*x.shape[:-1], num_head, dim // num_head)
 
 
@@ -260,68 +281,10 @@ def background_exempted_log_probs(logits: Tensor, tde: Tensor) -> Tensor:
         return torch.cat([log_fg, log_p[:, -1:]], dim=-1)
 
 
-def _dist_ready() -> bool:
-    return torch_dist.is_available() and torch_dist.is_initialized() and \
-        torch_dist.get_world_size() > 1
-
-
-@torch.no_grad()
-def moving_average_step(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor] = None,
-                        sync: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
-    """``d <- mu d + mean(x)`` in place, without waiting for the device.
-
-    The mean is over the global batch: under ``torch.distributed`` the feature sum and the count
-    are all-reduced, so every rank applies the same update to the same ``d`` (a faithful
-    global-batch mean, not a mean of per-rank means). Every rank must call this the same number
-    of times. A batch that selects no sample, or whose features are not finite, leaves ``d``
-    untouched. The decision is taken on the device (``torch.where``), so a training step does
-    not stall on it; the returned flags are tensors for the caller to count or log later.
-
-    Args:
-        d (Tensor): The float32 buffer of shape (D,), updated in place.
-        x (Tensor): Features of shape (N, D); any dtype, summed in float32.
-        mu (float): Momentum in [0, 1] (validated where it is set:
-            :attr:`MovingAverageFeature.mu`).
-        mask (Tensor, optional): Bool mask of shape (N,) selecting the samples to average
-            (detection: foreground RoIs). Defaults to all.
-        sync (bool): All-reduce across ranks when a process group is up. Defaults to True.
-
-    Returns:
-        tuple[Tensor, Tensor, Tensor]: 0-dim tensors on ``d``'s device: whether ``d`` was
-        updated, whether the global batch was left out because its features were not finite,
-        and the global number of selected samples (float).
-    """
-    if d.dtype != torch.float32:
-        raise TypeError(f'the moving-average buffer must be float32, got {d.dtype}')
-    with _no_autocast(x.device):
-        x = x.detach().float()
-        if mask is None:
-            num = torch.full((1, ), x.shape[0], dtype=x.dtype, device=x.device)
-        else:  # where(), not x[mask]: boolean indexing would wait for the device
-            mask = mask.to(device=x.device, dtype=torch.bool).reshape(-1, 1)
-            x = torch.where(mask, x, x.new_zeros(()))
-            num = mask.sum(dim=0, dtype=x.dtype)
-        stats = torch.cat([x.sum(dim=0), num]).to(d.device)
-        if sync and _dist_ready():
-            torch_dist.all_reduce(stats)
-        total, count = stats[:-1], stats[-1]
-        selected = count > 0
-        finite = torch.isfinite(total).all()
-        new_d = d * mu + total / count.clamp(min=1)
-        # An overflow of d itself (mu = 1 over an enormous run) is refused like a bad batch.
-        finite = finite & torch.isfinite(new_d).all()
-        updated = selected & finite
-        d.copy_(torch.where(updated, new_d, d))
-        return updated, selected & ~finite, count
-
-
-def update_moving_average(d: Tensor, x: Tensor, mu: float, mask: Optional[Tensor] = None,
-                          sync: bool = True) -> Tuple[bool, int]:
-    """:func:`moving_average_step` that reports on the host (it waits for the device).
-
-    Returns:
-        tuple[bool, int]: Whether ``d`` was updated (False when the global batch selected no
-        sample, or the feature was not finite) and the global count.
-    """
-    updated, _, count = moving_average_step(d, x, mu, mask, sync)
-    return bool(updated), int(count.item())
+def __getattr__(name: str):
+    # moving_average_step lived here before it joined MovingAverageFeature in
+    # moving_average.py: the old import path keeps working (lazily: that module imports this).
+    if name == 'moving_average_step':
+        from .moving_average import moving_average_step
+        return moving_average_step
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

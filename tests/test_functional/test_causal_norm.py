@@ -14,7 +14,8 @@ class TestCausalNormLinear:
         with pytest.raises(ValueError, match=f'use_tde={value!r} must be True or False'):
             CausalNormLinear(8, 5, use_tde=value)
         lin = CausalNormLinear(8, 5, use_tde=False)
-        assert lin.test_alpha() == 0.0
+        assert lin.effective_alpha() == 0.0
+        assert lin.test_alpha() == 0.0  # the old name, an alias
         with pytest.raises(ValueError, match='use_tde'):
             lin.use_tde = value
 

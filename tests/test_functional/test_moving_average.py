@@ -5,7 +5,13 @@ import math
 import pytest
 import torch
 
-from mmtde.functional import MovingAverageFeature, moving_average_step, update_moving_average
+from mmtde.functional import MovingAverageFeature, moving_average_step
+
+
+def update_moving_average(d, x, mu, mask=None):
+    """One step, reported on the host: (whether d changed, the number of selected samples)."""
+    updated, _, count = moving_average_step(d, x, mu, mask)
+    return bool(updated), int(count)
 
 
 class TestMovingAverage:
@@ -99,6 +105,12 @@ class TestMovingAverage:
     def test_bad_mu(self, mu):
         with pytest.raises(ValueError, match=r'mu=.* must'):
             MovingAverageFeature(4, 2, mu)
+
+    def test_old_import_path(self):
+        from mmtde.functional import tde
+        assert tde.moving_average_step is moving_average_step
+        with pytest.raises(AttributeError, match='update_moving_average'):
+            tde.update_moving_average
 
     def test_module_state(self):
         m = MovingAverageFeature(4, 2, mu=0.9)

@@ -1,17 +1,18 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """The TDE maths against closed forms and against a restatement of the reference code."""
+import re
 
 import pytest
 import torch
 
 from mmtde.functional import (
+    CausalNormLinear,
+    MovingAverageFeature,
     background_exempted_log_probs,
     causal_norm_logits,
-    fold_tde_weight,
-    head_cosine,
-    split_heads,
     tde_logits,
 )
+from mmtde.functional.tde import fold_tde_weight, head_cosine, split_heads
 
 
 def reference_tde(x, weight, embed, num_head, tau, gamma, alpha):
@@ -115,6 +116,18 @@ def test_num_head_must_divide():
     with pytest.raises(ValueError, match='num_head=3 must be a positive divisor of the '
                        'feature size 8'):
         causal_norm_logits(torch.randn(2, 8), torch.randn(3, 8), 3)
+
+
+@pytest.mark.parametrize('num_head', [3, 0, 2.0, True])
+def test_num_head_has_one_check_and_one_message(num_head):
+    expected = re.escape(f'num_head={num_head!r} must be a positive divisor of the feature size '
+                         f'8 (in_channels of CausalNormHead, fc_out_channels of a bbox head): '
+                         f'set num_head to one of [1, 2, 4, 8]')
+    for make in (lambda: split_heads(torch.zeros(1, 8), num_head),
+                 lambda: CausalNormLinear(8, 3, num_head),
+                 lambda: MovingAverageFeature(8, num_head)):
+        with pytest.raises(ValueError, match=f'^{expected}$'):
+            make()
 
 
 def test_computes_in_fp32_under_autocast():

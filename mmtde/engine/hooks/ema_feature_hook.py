@@ -7,7 +7,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-from mmtde.functional import CausalNormLinear, MovingAverageFeature, check_mu
+from mmtde.functional import CausalNormLinear, MovingAverageFeature
+from mmtde.functional.moving_average import check_mu
 
 
 def _bare(model: torch.nn.Module) -> torch.nn.Module:

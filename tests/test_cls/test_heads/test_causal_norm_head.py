@@ -94,7 +94,7 @@ def test_refuses_tde_without_d_but_alpha_zero_works():
 
 
 @pytest.mark.parametrize('kwargs, match', [
-    (dict(num_head=3), 'num_head=3 must be a positive divisor of the classifier input size 8'),
+    (dict(num_head=3), r'num_head=3 must be a positive divisor of the feature size 8 \(in_'),
     (dict(tau=-1.0), 'tau=-1.0 must be a positive number'),
     (dict(gamma=-0.5), 'gamma=-0.5 must be a number >= 0'),
     (dict(alpha=-1.0), 'alpha=-1.0 must be a number >= 0'),

@@ -50,7 +50,7 @@ class CausalNormClassifier(CausalNormLinear):
         if self.training:
             self._train_feature = x.detach()
             return logits
-        alpha = self.test_alpha()
+        alpha = self.effective_alpha()
         if alpha == 0:
             return logits
         return background_exempted_log_probs(logits,
