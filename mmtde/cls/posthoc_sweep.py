@@ -106,15 +106,22 @@ def correction_logits(head: nn.Module, feats: Tensor, correction: str, value: fl
 
 @torch.no_grad()
 def sweep_correction(head: nn.Module, feats: Tensor, labels: Tensor, correction: str,
-                     values: Sequence[float], class_counts: Sequence[int]) -> List[Dict]:
+                     values: Sequence[float], class_counts: Sequence[int],
+                     **metric_kwargs) -> List[Dict]:
     """Score ``correction`` at every value on one split: a row per value, keyed by
-    :data:`PARAM` (``alpha`` or ``tau``), with the :func:`score_predictions` metrics."""
-    prior = log_class_prior(class_counts)
+    :data:`PARAM` (``alpha`` or ``tau``), with the :func:`score_predictions` metrics.
+
+    The one sweep of the package (:func:`mmtde.cls.tde_sweep.sweep_alpha` is this with
+    ``'tde'``). ``metric_kwargs`` go to ``LongTailAccuracy`` (e.g. its group thresholds).
+    """
+    # Only logit adjustment reads the prior, which refuses classes without training images.
+    prior = log_class_prior(class_counts) if correction == 'logit_adjustment' else None
     rows = []
     for value in values:
         logits = correction_logits(head, feats, correction, float(value), prior)
         rows.append({PARAM[correction]: float(value),
-                     **score_predictions(logits.argmax(1).cpu(), labels, class_counts)})
+                     **score_predictions(logits.argmax(1).cpu(), labels, class_counts,
+                                         **metric_kwargs)})
     return rows
 
 

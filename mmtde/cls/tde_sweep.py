@@ -76,13 +76,13 @@ def score_predictions(preds: torch.Tensor, labels: torch.Tensor,
 
 def sweep_alpha(head, feats: torch.Tensor, labels: torch.Tensor, alphas: Sequence[float],
                 class_counts: Sequence[int], **metric_kwargs) -> List[Dict]:
-    """Score every ``alpha`` from cached features: one row per ``alpha``."""
-    rows = []
-    for alpha in alphas:
-        preds = head_logits(head, feats, float(alpha)).argmax(dim=1).cpu()
-        rows.append(dict(alpha=float(alpha),
-                         **score_predictions(preds, labels, class_counts, **metric_kwargs)))
-    return rows
+    """Score every ``alpha`` from cached features: one row per ``alpha``.
+
+    An alias of :func:`mmtde.cls.posthoc_sweep.sweep_correction` with ``correction='tde'``,
+    the one sweep path, kept for the tools and benchmarks that call it by this name.
+    """
+    from .posthoc_sweep import sweep_correction  # that module builds on this one
+    return sweep_correction(head, feats, labels, 'tde', alphas, class_counts, **metric_kwargs)
 
 
 def mean_cosine(head, feats: torch.Tensor) -> torch.Tensor:
