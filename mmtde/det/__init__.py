@@ -11,9 +11,9 @@ torch's ``weights_only`` allow-list (see :mod:`mmtde.engine.checkpoint`): mmdet'
 downstream projects rely on.
 """
 from mmtde import engine
+from mmtde.evaluation.lvis.strict_lvis_metric import StrictLVISMetric
 
 from .datasets import EmojiLVISDataset
-from .evaluation import StrictLVISMetric
 from .losses import BBoxHeadEQLV2Loss
 from .roi_heads import (
     CausalNormClassifier,

@@ -10,7 +10,7 @@ from typing import List, Tuple
 
 import numpy as np
 
-from .lvis_json import read_lvis_json
+from .lvis.json_reader import read_lvis_json
 
 #: What a class count may be: images that contain the class, or its annotated instances.
 COUNT_TYPES = ('image', 'instance')

@@ -12,7 +12,7 @@ import numpy as np
 
 from mmtde.evaluation.class_counts import lvis_class_counts
 from mmtde.evaluation.class_rank import frequency_groups, summarize_ranks
-from mmtde.evaluation.lvis_json import read_lvis_json
+from mmtde.evaluation.lvis.json_reader import read_lvis_json
 
 from .roi_outputs import ground_truth_loader_cfg, gt_box_scores
 

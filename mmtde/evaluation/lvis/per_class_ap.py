@@ -10,7 +10,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .plots import pyplot, save_figure
+from ..plots import pyplot, save_figure
 
 #: LVIS frequency groups by training images: rare 1-10, common 11-100, frequent > 100.
 GROUP_EDGES = (10, 100)

@@ -2,10 +2,9 @@
 """The settings of ``StrictLVISMetric`` that would be ignored or cannot work, refused up front."""
 from typing import Optional
 
-from mmtde.evaluation.lvis_selection import MAX_DETS_PER_IMAGE
-
-from .lvis_backends import BACKENDS
-from .lvis_compact import IOU_TYPES
+from .ap_backends import BACKENDS
+from .compact_detections import IOU_TYPES
+from .detection_caps import MAX_DETS_PER_IMAGE
 
 #: lvis-api's summary keys that ``metric_items`` may pick (``AR@300`` and its area variants
 #: are named after the per-image cap, ``AR@-1`` under Fixed AP, as lvis-api names them).

@@ -14,23 +14,14 @@ from mmengine.fileio import exists, get_local_path
 from mmengine.logging import MMLogger
 from mmengine.registry import METRICS
 
-from mmtde.evaluation.lvis_compat import (
-    check_classes_match,
-    check_lvis_categories,
-    patch_lvis_numpy,
-)
-from mmtde.evaluation.lvis_json import read_lvis_json, training_image_counts
-from mmtde.evaluation.lvis_per_class import (
-    per_class_ap,
-    per_class_rows,
-    plot_per_class_ap,
-    write_per_class_json,
-)
-from mmtde.evaluation.lvis_selection import MAX_DETS_PER_IMAGE, top_per_category
-
-from .lvis_backends import build_backend, summarize
-from .lvis_compact import chunk_annotations, compact_image
-from .lvis_options import SUMMARY_KEYS, check_settings
+from .annotation_checks import check_classes_match, check_lvis_categories
+from .ap_backends import build_backend, summarize
+from .compact_detections import chunk_annotations, compact_image
+from .detection_caps import MAX_DETS_PER_IMAGE, top_per_category
+from .json_reader import read_lvis_json, training_image_counts
+from .metric_settings import SUMMARY_KEYS, check_settings
+from .numpy_patch import patch_lvis_numpy
+from .per_class_ap import per_class_ap, per_class_rows, plot_per_class_ap, write_per_class_json
 
 PER_CLASS_FILE = 'lvis_per_class_ap.json'
 
@@ -42,15 +33,16 @@ class StrictLVISMetric(LVISMetric):
     Same numbers and keys as mmdet (``lvis/bbox_AP``, ``lvis/segm_APr``, ... rounded to 3
     decimals; ``classwise`` and ``metric_items`` as there). What it adds:
 
-    * lvis-api runs on numpy >= 1.24 (:func:`mmtde.evaluation.lvis_compat.patch_lvis_numpy`),
-      and an annotation file without LVIS ``frequency`` groups, a missing ``ann_file`` or a
-      dataset whose classes are not the file's categories is refused before the test runs.
+    * lvis-api runs on numpy >= 1.24
+      (:func:`~mmtde.evaluation.lvis.numpy_patch.patch_lvis_numpy`), and an annotation file
+      without LVIS ``frequency`` groups, a missing ``ann_file`` or a dataset whose classes are
+      not the file's categories is refused before the test runs.
     * Memory (``metric='bbox'`` / ``'segm'``): each rank keeps only what lvis-api scores, in
-      numpy arrays and RLE bytes (:mod:`mmtde.det.evaluation.lvis_compact`), not the
+      numpy arrays and RLE bytes (:mod:`~mmtde.evaluation.lvis.compact_detections`), not the
       annotation file (read once, streamed; rank 0 loads it after the test); categories are
-      then evaluated ``cats_per_chunk`` at a time (:mod:`mmtde.det.evaluation.lvis_backends`).
+      then evaluated ``cats_per_chunk`` at a time (:mod:`~mmtde.evaluation.lvis.ap_backends`).
     * ``backend='faster-coco-eval'`` for boxes and masks, ``fixed_ap_dets_per_cat`` (Fixed AP,
-      see :mod:`mmtde.evaluation.lvis_selection`) and ``per_class_ap``.
+      see :mod:`~mmtde.evaluation.lvis.detection_caps`) and ``per_class_ap``.
 
     ``format_only`` and the ``proposal`` metrics run mmdet's code unchanged.
 

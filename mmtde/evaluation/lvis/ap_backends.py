@@ -30,7 +30,7 @@ class DetectionsView(LVISResults):
     Args:
         gt (LVIS): The ground truth; its images and categories are shared, not copied.
         anns (list[dict]): Result dicts from
-            :func:`mmtde.det.evaluation.lvis_compact.chunk_annotations`.
+            :func:`mmtde.evaluation.lvis.compact_detections.chunk_annotations`.
     """
 
     def __init__(self, gt: LVIS, anns: List[dict]) -> None:

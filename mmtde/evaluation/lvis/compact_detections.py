@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from mmdet.structures.mask import encode_mask_results
 
-from mmtde.evaluation.lvis_selection import top_per_image
+from .detection_caps import top_per_image
 
 IOU_TYPES = ('bbox', 'segm')
 
