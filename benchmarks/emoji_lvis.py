@@ -45,7 +45,7 @@ DESIGNS = {
     '800i': dict(stem='mask-rcnn_r18-c32_fpn_{}800i_emoji-lvis.py', env='MMTDE_EMOJI_LVIS',
                  data=dict(), data_per_seed=False, trunk=False),
     'lt': dict(stem='faster-rcnn_r18-c32-pre_fpn_{}1200i_emoji-lvis-lt.py',
-               env='MMTDE_EMOJI_LVIS_LT', data_per_seed=True, trunk=True,
+               env='MMTDE_EMOJI_LVIS_LT', data_per_seed=True, trunk=True, fixed_ap=True,
                data=dict(num_classes=100, max_images=200, head_instances=6.0, min_fill=0.35,
                          classes_per_image=8.0)),
 }
@@ -69,6 +69,16 @@ def use_design(name: str) -> dict:
     return design
 PAPER_ALPHA = 1.5
 KEYS = [f'{t}_{k}' for t in ('bbox', 'segm') for k in ('AP', 'APr', 'APc', 'APf')]
+#: Fixed AP (Dave et al. 2021) of the LT design's rows: each class keeps its FIXED_AP_K best
+#: boxes over the whole validation split (125 images: 8 a class an image, many times the
+#: instances of any class there) instead of LVIS's 300 boxes an image.
+FIXED_AP_K = 1000
+FIXED_KEYS = [f'bbox_fixed_{k}' for k in ('AP', 'APr', 'APc', 'APf')]
+#: Paired differences the summary reports with a bootstrap interval: (A, B) for A - B.
+PAIRS = [('tde_heldout', 'deconfound'), ('tde', 'deconfound'), ('tde_heldout', 'ce'),
+         ('tde_heldout', 'ce_norcal'), ('tde_heldout', 'deconfound_norcal'),
+         ('deconfound_norcal', 'deconfound'), ('ce_norcal', 'ce'), ('deconfound', 'ce'),
+         ('tde_heldout', 'rfs'), ('tde_heldout', 'seesaw'), ('tde_heldout', 'eqlv2')]
 
 
 def parse_args(argv=None):
@@ -186,16 +196,17 @@ def _last_checkpoint(work_dir: str) -> str:
 
 def score(method: str, seed: int, work_dir: str, split: str, alpha: Optional[float],
           data_root: str, cfg_options: List[str], boxes_only: bool = False,
-          checkpoint: Optional[str] = None, tag_suffix: str = '') -> dict:
+          checkpoint: Optional[str] = None, tag_suffix: str = '', fixed: bool = False) -> dict:
     """Test the final checkpoint on ``split`` (``val`` or ``heldout``), once; cached.
 
     ``boxes_only`` (the held-out alpha sweep) drops the mask branch and evaluates boxes with
     faster-coco-eval (equal to lvis-api's box AP, tested): a full bbox + segm test runs the
     mask head on 300 detections an image and takes minutes. ``checkpoint`` replaces the
-    training's last one (``tag_suffix`` names its results).
+    training's last one (``tag_suffix`` names its results). ``fixed`` scores Fixed AP (boxes,
+    :data:`FIXED_AP_K` boxes a class over the split) instead of LVIS AP.
     """
     tag = f'{split}' + ('' if alpha is None else f'_alpha{alpha:g}') + \
-        ('_boxes' if boxes_only else '') + tag_suffix
+        ('_boxes' if boxes_only else '') + ('_fixed' if fixed else '') + tag_suffix
     cached = _read_json(osp.join(work_dir, f'eval_{tag}.json'))
     if cached is not None:
         return cached
@@ -209,11 +220,14 @@ def score(method: str, seed: int, work_dir: str, split: str, alpha: Optional[flo
     cfg.load_from = ckpt
     cfg.test_dataloader.dataset.ann_file = ann
     cfg.test_evaluator.ann_file = ann
-    if boxes_only:
+    if boxes_only or fixed:
         cfg.model.roi_head.pop('mask_head')
         cfg.model.roi_head.pop('mask_roi_extractor')
         cfg.test_evaluator.update(metric='bbox', backend='faster-coco-eval')
-    else:
+    if fixed:  # every class may keep its K best boxes: no 300-an-image cap before them
+        cfg.test_evaluator.fixed_ap_dets_per_cat = FIXED_AP_K
+        cfg.model.test_cfg.rcnn.max_per_img = FIXED_AP_K
+    elif not boxes_only:
         cfg.test_evaluator.classwise = True  # per-class AP (mmdet keeps the last: segm)
     if alpha is not None:
         cfg.model.roi_head.bbox_head.alpha = alpha
@@ -222,15 +236,34 @@ def score(method: str, seed: int, work_dir: str, split: str, alpha: Optional[flo
     metrics = Runner.from_cfg(cfg).test()
     result = dict(
         seconds=time.time() - start,
-        **{k: round(float(metrics[f'lvis/{k}']) * 100, 2) for k in KEYS
+        **{k: round(float(metrics[f'lvis/{k}']) * 100, 2) for k in KEYS + FIXED_KEYS
            if f'lvis/{k}' in metrics},
-        per_class_segm_ap={k[len('lvis/'):-len('_precision')]: float(v)
-                           for k, v in metrics.items() if k.endswith('_precision')})
+        # the last task's (segm where masks are scored, else bbox)
+        per_class_ap={k[len('lvis/'):-len('_precision')]: float(v)
+                      for k, v in metrics.items() if k.endswith('_precision')})
     _write_json(osp.join(work_dir, f'eval_{tag}.json'), result)
     print(f'[bench] {method} seed {seed} {tag}: ' +
-          ' '.join(f'{k} {result[k]:.1f}' for k in KEYS if k in result) +
+          ' '.join(f'{k} {result[k]:.1f}' for k in KEYS + FIXED_KEYS if k in result) +
           f' ({result["seconds"]:.0f} s)', flush=True)
     return result
+
+
+def val_scores(method: str, seed: int, work_dir: str, alpha: Optional[float], data_root: str,
+               args, options: Tuple[str, ...] = (), tag_suffix: str = '') -> dict:
+    """A result row: LVIS AP on the validation split, and Fixed AP where the design scores it
+    (the LT design: its ``FIXED_KEYS`` from a second, boxes-only test)."""
+    options = args.cfg_options + list(options)
+    row = score(method, seed, work_dir, 'val', alpha, data_root, options, tag_suffix=tag_suffix)
+    if DESIGNS[args.design].get('fixed_ap'):
+        fixed = score(method, seed, work_dir, 'val', alpha, data_root, options,
+                      tag_suffix=tag_suffix, fixed=True)
+        row = dict(row, **{k: fixed[k] for k in FIXED_KEYS if k in fixed})
+    return row
+
+
+def per_class_ap(row: dict) -> Dict[str, float]:
+    """A row's AP by class name (rows written before the key was renamed included)."""
+    return row.get('per_class_ap', row.get('per_class_segm_ap', {}))
 
 
 def _rows_of(method: str, norcal: bool = False) -> Tuple[str, ...]:
@@ -276,8 +309,8 @@ def norcal_row(method: str, seed: int, work_dir: str, data_root: str, args) -> d
     options = extra + (['model.roi_head.type=NorCalRoIHead', f'model.roi_head.norcal.gamma='
                         f'{gamma:g}', f'model.roi_head.norcal.ann_file={train_ann}']
                        if gamma > 0 else [])
-    row = score(method, seed, work_dir, 'val', 0.0 if method == 'causalnorm' else None,
-                data_root, args.cfg_options + options, tag_suffix=f'_norcal{gamma:g}')
+    row = val_scores(method, seed, work_dir, 0.0 if method == 'causalnorm' else None, data_root,
+                     args, options, tag_suffix=f'_norcal{gamma:g}')
     return dict(row, gamma=gamma, heldout_by_gamma=cached['rows'])
 
 
@@ -307,8 +340,24 @@ def seed_data(seed: int, args) -> str:
         print(f'[bench] generating Emoji-LVIS ({args.design}) in {root}', flush=True)
         make_emoji_lvis(root, seed=seed if design['data_per_seed'] else 0,
                         cifar10=args.cifar10, **design['data'])
+    else:
+        check_data(root, design['data'], seed if design['data_per_seed'] else 0)
     os.environ[design['env']] = root
     return root
+
+
+def check_data(root: str, settings: dict, seed: int) -> None:
+    """Refuse a data root generated with other settings than the design's (or another seed):
+    its figures would silently belong to another benchmark."""
+    with open(osp.join(root, 'annotations', 'lvis_v1_val.json'), encoding='utf-8') as f:
+        info = json.load(f).get('info', {})
+    wanted = dict(settings, seed=seed)
+    defaults = dict(head_instances=0.0, min_fill=0.0)  # the generator leaves zeros out
+    found = {k: info.get(k, defaults.get(k)) for k in wanted}
+    if found != wanted:
+        raise SystemExit(f'{root} holds Emoji-LVIS generated with {found}, but this benchmark '
+                         f'needs {wanted}: give another --data-root (it is generated there) or '
+                         f'delete {root}')
 
 
 def class_counts(data_root: str) -> Dict[str, int]:
@@ -321,15 +370,17 @@ def run_seed(seed: int, args, rows: Dict[str, dict], save) -> Dict[str, dict]:
     far) lacks, one at a time, calling ``save()`` after each: an interrupted seed, or one
     that a new method is added to, runs only what is missing."""
     data_root = seed_data(seed, args)
+    fixed = DESIGNS[args.design].get('fixed_ap')
     for method in args.methods:
-        if all(name in rows for name in _rows_of(method, args.norcal)):
+        if all(name in rows and (not fixed or set(FIXED_KEYS) <= set(rows[name]))
+               for name in _rows_of(method, args.norcal)):
             continue
         work_dir = osp.join(args.work_dir, f'seed{seed}', method)
         seconds = train(method, seed, work_dir, args.cfg_options)
         trace = training_trace(work_dir)
         if method != 'causalnorm':
             rows[method] = dict(
-                score(method, seed, work_dir, 'val', None, data_root, args.cfg_options),
+                val_scores(method, seed, work_dir, None, data_root, args),
                 train_seconds=seconds, training=trace)
             if method == 'ce' and args.norcal:
                 rows['ce_norcal'] = dict(norcal_row(method, seed, work_dir, data_root, args),
@@ -343,7 +394,7 @@ def run_seed(seed: int, args, rows: Dict[str, dict], save) -> Dict[str, dict]:
         best = max(sweep, key=lambda a: (sweep[a], -a))
         for name, alpha in zip(_rows_of(method), (0.0, PAPER_ALPHA, best)):
             rows[name] = dict(
-                score(method, seed, work_dir, 'val', alpha, data_root, args.cfg_options),
+                val_scores(method, seed, work_dir, alpha, data_root, args),
                 train_seconds=seconds, alpha=alpha, training=trace)
         rows['tde_heldout']['heldout_bbox_AP_by_alpha'] = sweep
         if args.norcal:
@@ -408,32 +459,31 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
                   tde_heldout='causal norm, TDE (alpha picked on held-out)',
                   **{m: METHODS[m][1] for m in METHODS})
     seeds = sorted(results)
-    keys = [k for k in KEYS if any(k in r for rows in results.values() for r in rows.values())]
-    lines = [f'Seeds {seeds}: mean ± half the range over seeds (single value with one seed); '
-             f'a collapsed run (AP 0 everywhere) is left out of its method\'s figures.',
+    keys = [k for k in KEYS + FIXED_KEYS
+            if any(k in r for rows in results.values() for r in rows.values())]
+    lines = [f'Seeds {seeds}: mean ± half the range over seeds (single value with one seed). '
+             f'A collapsed run (AP 0 everywhere: the training diverged) counts as a failure of '
+             f'its method: its zeros are in the mean, and "collapsed" gives the rate.',
              '',
              '| method | ' + ' | '.join(k.replace('_', ' ') for k in keys) +
-             ' | train min |', '|---' * (len(keys) + 2) + '|']
+             ' | collapsed | train min |', '|---' * (len(keys) + 3) + '|']
     notes = []
     for n in names:
         ran = [s for s in seeds if n in results[s]]  # a seed may not have reached every method
-        ok = [s for s in ran if not collapsed(results[s][n])]
+        bad = [s for s in ran if collapsed(results[s][n])]
         cells = []
         for k in keys + ['train_seconds']:
-            v = np.array([results[s][n][k] for s in (ran if k == 'train_seconds' else ok)],
-                         float)
+            v = np.array([results[s][n][k] for s in ran if k in results[s][n]], float)
             if k == 'train_seconds':
                 v = v / 60
-            cells.append('collapsed' if not len(v) else f'{v.mean():.1f}' + (
+                cells.append(f'{len(bad)} of {len(ran)}')
+            cells.append('' if not len(v) else f'{v.mean():.1f}' + (
                 f' ± {(v.max() - v.min()) / 2:.1f}' if len(v) > 1 else ''))
         alpha = [results[s][n].get('alpha') for s in ran]
         extra = f' (alpha {", ".join(f"{a:g}" for a in alpha)})' if n == 'tde_heldout' else ''
         if len(ran) < len(seeds):
             extra += f' (seed {", ".join(map(str, ran))} only)'
-        if len(ok) < len(ran):
-            bad = [s for s in ran if s not in ok]
-            extra += f' ({len(ok)} of {len(ran)} seeds; collapsed: seed ' + \
-                ', '.join(map(str, bad)) + ')'
+        if bad:
             for s in bad:
                 trace = results[s][n].get('training')
                 notes.append(f'{labels[n]}, seed {s}: AP 0 everywhere' + (
@@ -443,6 +493,18 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
         lines.append(f'| {labels[n]}{extra} | ' + ' | '.join(cells) + ' |')
     if notes:
         lines += [''] + [f'- {note}' for note in dict.fromkeys(notes)]
+    paired = paired_differences(results, counts)
+    if paired:
+        task = 'mask' if 'segm_AP' in keys else 'box'
+        lines += ['', f'Paired differences A - B, per-class {task} AP points: mean over seeds '
+                  f'[95 % bootstrap interval, seeds and classes resampled]', '',
+                  '| A - B | seeds | APr | APc | APf | all classes |', '|---' * 6 + '|']
+        for (a, b), r in paired.items():
+            lines.append(f'| {SHORT[a]} - {SHORT[b]} | {len(r["seeds"])} | ' + ' | '.join(
+                f'{r[g]["diff"]:+.1f} [{r[g]["low"]:+.1f}, {r[g]["high"]:+.1f}]' if g in r
+                else 'no class' for g in ('r', 'c', 'f', 'all')) + ' |')
+        _write_json(osp.join(out_dir, 'paired_differences.json'),
+                    {f'{a} - {b}': r for (a, b), r in paired.items()})
     with open(osp.join(out_dir, 'results.md'), 'w', encoding='utf-8') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines), flush=True)
@@ -457,7 +519,7 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
         for s in seeds:  # seeds whose data this run has not read yet wait for their counts
             if n not in results[s] or collapsed(results[s][n]) or s not in counts:
                 continue
-            for cls, ap in results[s][n]['per_class_segm_ap'].items():
+            for cls, ap in per_class_ap(results[s][n]).items():
                 if ap == ap:  # not NaN
                     xs.append(counts[s][cls])
                     ys.append(ap * 100)
@@ -478,6 +540,42 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(osp.join(out_dir, 'per_class_ap.png'), dpi=100)
+
+
+SHORT = dict(ce='softmax CE', ce_norcal='CE + NorCal', rfs='RFS', seesaw='Seesaw', eqlv2='EQL v2',
+             deconfound='De-confound', deconfound_norcal='De-confound + NorCal',
+             tde=f'TDE (alpha {PAPER_ALPHA:g})', tde_heldout='TDE (held-out alpha)')
+
+
+def paired_differences(results: Dict[int, Dict[str, dict]], counts: Dict[int, Dict[str, int]],
+                       num_resamples: int = 10000) -> Dict[Tuple[str, str], dict]:
+    """:data:`PAIRS` as A - B of per-class AP (points) by frequency group, over the seeds where
+    both rows exist, with a 95 % two-stage bootstrap interval
+    (:func:`mmtde.evaluation.bootstrap.paired_bootstrap_by_group`). A seed's groups are its own
+    (seeds draw which classes are rare), from its training counts in ``counts``."""
+    import numpy as np
+
+    from mmtde.datagen.emoji_lvis import frequency_of
+    from mmtde.evaluation.bootstrap import paired_bootstrap_by_group
+    out = {}
+    for a, b in PAIRS:
+        seeds = [s for s in sorted(results) if s in counts and all(
+            n in results[s] and per_class_ap(results[s][n]) for n in (a, b))]
+        if not seeds:
+            continue
+        classes = sorted(set.intersection(*(set(per_class_ap(results[s][n])) & set(counts[s])
+                                             for s in seeds for n in (a, b))))
+
+        def ap(name):  # (S, C) points; NaN where a class had no ground truth
+            return np.array([[per_class_ap(results[s][name])[c] for c in classes]
+                             for s in seeds], float) * 100
+
+        groups = np.array([[frequency_of(counts[s][c]) for c in classes] for s in seeds])
+        res = paired_bootstrap_by_group(ap(a), ap(b), groups, num_resamples=num_resamples)
+        out[(a, b)] = dict(seeds=seeds, **{g: dict(diff=r.diff, low=r.low, high=r.high,
+                                                   per_seed=r.per_seed.tolist())
+                                           for g, r in res.items()})
+    return out
 
 
 def pretrained_trunk(args) -> str:
@@ -510,6 +608,19 @@ def gate(rows: Dict[str, dict]) -> Tuple[bool, str]:
                 f'{dc["bbox_APr"] / max(dc.get("bbox_APc", 0), 1e-9):.2f} (paper 0.23)')
 
 
+def check_work_dir(work_dir: str, settings: dict) -> None:
+    """Record the run's settings in ``work_dir/settings.json``; refuse to resume (or add seeds
+    to) a work dir of other settings, whose trainings and scores would be reused."""
+    path = osp.join(work_dir, 'settings.json')
+    found = _read_json(path)
+    if found is None:
+        _write_json(path, settings)
+    elif found != json.loads(json.dumps(settings)):
+        raise SystemExit(f'{work_dir} holds a run with other settings ({found}) than this one '
+                         f'({settings}): give another --work-dir, or the same settings to '
+                         f'resume it')
+
+
 def main(argv=None):
     args = parse_args(argv)
     design = use_design(args.design)
@@ -517,6 +628,8 @@ def main(argv=None):
     args.data_root = osp.abspath(args.data_root or f'data/emoji_lvis{suffix}')
     args.work_dir = args.work_dir or f'work_dirs/benchmarks/emoji_lvis{suffix}'
     os.makedirs(args.work_dir, exist_ok=True)
+    check_work_dir(args.work_dir, dict(design=args.design, data=design['data'],
+                                       cfg_options=args.cfg_options))
     if design['trunk']:
         pretrained_trunk(args)
     if args.diagnose is not None:

@@ -50,7 +50,7 @@ def test_benchmark_trains_scores_summarises_and_resumes(tmp_path):
     for row in rows.values():
         assert set(bench.KEYS) <= set(row) and row['train_seconds'] > 0
         assert all(0 <= row[k] <= 100 for k in bench.KEYS)
-        assert len(row['per_class_segm_ap']) == N
+        assert len(row['per_class_ap']) == N
     assert rows['deconfound']['alpha'] == 0 and rows['tde']['alpha'] == bench.PAPER_ALPHA
     sweep = rows['tde_heldout']['heldout_bbox_AP_by_alpha']
     assert set(map(float, sweep)) == {0.0, 2.0}
@@ -65,6 +65,16 @@ def test_benchmark_trains_scores_summarises_and_resumes(tmp_path):
         assert ('mask_head' in dumped.model.roi_head) == ('boxes' not in tag)
     table = open(osp.join(work, 'results.md')).read()
     assert 'causal norm, TDE (alpha 1.5, paper)' in table and 'softmax CE' in table
+    assert '| TDE (held-out alpha) - De-confound | 1 |' in table
+    # Fixed AP: the same checkpoint, boxes only, K boxes a class and no 300-an-image cap
+    fixed = bench.score('ce', 0, osp.join(work, 'seed0', 'ce'), 'val', None, data, SMOKE,
+                        fixed=True)
+    assert set(bench.FIXED_KEYS) <= set(fixed) and 'bbox_AP' not in fixed
+    dumped = Config.fromfile(glob.glob(osp.join(work, 'seed0', 'ce', 'test_val_fixed',
+                                                '*.py'))[0])
+    assert dumped.test_evaluator.fixed_ap_dets_per_cat == bench.FIXED_AP_K
+    assert dumped.model.test_cfg.rcnn.max_per_img == bench.FIXED_AP_K
+    assert 'mask_head' not in dumped.model.roi_head
     assert osp.getsize(osp.join(work, 'per_class_ap.png')) > 1000
     # a rerun trains and tests nothing again
     logs = {m: os.path.getmtime(osp.join(work, 'seed0', m, 'train_stdout.log'))
@@ -83,13 +93,14 @@ def test_benchmark_trains_scores_summarises_and_resumes(tmp_path):
     assert len(diag['train_mean_cos_logged']) == 1  # one "epoch" in an iteration-based loop
 
 
-def test_summary_leaves_a_collapsed_seed_out_and_says_so(tmp_path):
-    """A seed whose training diverged to background (AP 0 everywhere) is not averaged in."""
+def test_summary_counts_a_collapsed_seed_as_a_failure(tmp_path):
+    """A seed whose training diverged to background (AP 0 everywhere) stays in its method's
+    mean (its zeros) and in the failure rate; the log's loss peak is reported."""
     import emoji_lvis as bench
 
     def row(ap, trace=None):
         return dict({k: ap for k in bench.KEYS}, train_seconds=600.0,
-                    per_class_segm_ap={'cat': ap / 100}, training=trace)
+                    per_class_ap={'cat': ap / 100}, training=trace)
     results = {0: {'ce': row(10.0), 'seesaw': row(8.0), 'eqlv2': row(9.0)},
                1: {'ce': row(0.0, dict(max_loss_cls=156.2, max_loss_cls_iter=150,
                                        last_loss_cls=1.67, last_iter=800)),
@@ -97,16 +108,15 @@ def test_summary_leaves_a_collapsed_seed_out_and_says_so(tmp_path):
     bench.summarise(results, {0: {'cat': 5}, 1: {'cat': 5}}, str(tmp_path))
     table = (tmp_path / 'results.md').read_text()
     ce = next(line for line in table.splitlines() if line.startswith('| softmax CE'))
-    assert '(1 of 2 seeds; collapsed: seed 1)' in ce
     cells = [c.strip() for c in ce.split('|')[2:-1]]
-    # AP from the one seed left (no spread); the wall time of both trainings
-    assert cells == ['10.0'] * len(bench.KEYS) + ['10.0 ± 0.0']
+    # AP over both seeds (10 and 0), one failure in two runs, the wall time of both trainings
+    assert cells == ['5.0 ± 5.0'] * len(bench.KEYS) + ['1 of 2', '10.0 ± 0.0']
     seesaw = next(line for line in table.splitlines() if line.startswith('| Seesaw'))
-    assert '| 7.0 ± 1.0 |' in seesaw and 'collapsed' not in seesaw
+    assert '| 7.0 ± 1.0 |' in seesaw and '| 0 of 2 |' in seesaw
     assert 'loss_cls peaked at 156.2 (iteration 150)' in table
     # a method that a seed has not reached yet: its row says which seeds it holds
     eqlv2 = next(line for line in table.splitlines() if line.startswith('| EQL v2'))
-    assert '(seed 0 only)' in eqlv2 and '| 9.0 |' in eqlv2 and 'collapsed' not in eqlv2
+    assert '(seed 0 only)' in eqlv2 and '| 9.0 |' in eqlv2 and '| 0 of 1 |' in eqlv2
     assert bench.collapsed(results[1]['ce']) and not bench.collapsed(results[1]['seesaw'])
 
 
@@ -131,11 +141,12 @@ def test_a_seed_runs_only_the_methods_its_results_lack(tmp_path, monkeypatch):
     data.mkdir(parents=True)
     for split in ('train', 'val'):
         (data / f'lvis_v1_{split}.json').write_text(json.dumps(
-            dict(categories=[dict(name='cat', image_count=5)])))
+            dict(info=dict(seed=0), categories=[dict(name='cat', image_count=5)])))
     work = tmp_path / 'work'
     work.mkdir()
     ap = {k: 5.0 for k in bench.KEYS}
     old = dict(ap, train_seconds=600.0, per_class_segm_ap={'cat': 0.05}, training=None)
+    # (rows written before the per-class key was renamed are read as they are)
     (work / 'results.json').write_text(json.dumps(
         {'0': {'ce': old, 'deconfound': dict(old, alpha=0.0), 'tde': dict(old, alpha=1.5),
                'tde_heldout': dict(old, alpha=1.0)}, '1': {'ce': old}}))
@@ -149,7 +160,7 @@ def test_a_seed_runs_only_the_methods_its_results_lack(tmp_path, monkeypatch):
         if method == 'causalnorm':  # the run stops after the first method it trains
             saved.append(json.loads((work / 'results.json').read_text()))
             raise KeyboardInterrupt
-        return dict(ap, per_class_segm_ap={'cat': 0.05})
+        return dict(ap, per_class_ap={'cat': 0.05})
 
     monkeypatch.setattr(bench, 'train', train)
     monkeypatch.setattr(bench, 'score', score)
@@ -183,7 +194,8 @@ def test_lvis_like_design_draws_data_for_every_seed(tmp_path, monkeypatch):
     def fake(root, seed, cifar10, **kwargs):
         made.append((osp.relpath(root, str(tmp_path)), seed, kwargs))
         os.makedirs(osp.join(root, 'annotations'))
-        open(osp.join(root, 'annotations', 'lvis_v1_val.json'), 'w').close()
+        with open(osp.join(root, 'annotations', 'lvis_v1_val.json'), 'w') as f:
+            json.dump(dict(info=dict(kwargs, seed=seed)), f)
 
     monkeypatch.setattr(datagen, 'make_emoji_lvis', fake)
     design = bench.use_design('lt')
@@ -193,8 +205,66 @@ def test_lvis_like_design_draws_data_for_every_seed(tmp_path, monkeypatch):
         assert os.environ['MMTDE_EMOJI_LVIS_LT'] == str(tmp_path / 'seed3')
         bench.seed_data(3, args)  # present: not drawn again
         assert made == [('seed3', 3, design['data'])]
+        # a folder drawn with other settings is refused, not silently reused
+        with open(tmp_path / 'seed3' / 'annotations' / 'lvis_v1_val.json', 'w') as f:
+            json.dump(dict(info=dict(design['data'], seed=3, max_images=500)), f)
+        with pytest.raises(SystemExit, match='max_images.: 500.*give another --data-root'):
+            bench.seed_data(3, args)
         assert bench.METHODS['causalnorm'][0].endswith('_emoji-lvis-lt.py')
         assert all(osp.isfile(osp.join(bench.CONFIGS, c)) for c, _ in bench.METHODS.values())
     finally:
         bench.use_design('800i')
         monkeypatch.delenv('MMTDE_EMOJI_LVIS_LT', raising=False)
+
+
+def test_a_work_dir_of_other_settings_is_refused(tmp_path):
+    import emoji_lvis as bench
+    settings = dict(design='lt', data=dict(max_images=200), cfg_options=[])
+    bench.check_work_dir(str(tmp_path), settings)
+    bench.check_work_dir(str(tmp_path), settings)  # the same settings resume
+    with pytest.raises(SystemExit, match='give another --work-dir'):
+        bench.check_work_dir(str(tmp_path), dict(settings, cfg_options=['train_cfg.max_iters=9']))
+
+
+def test_paired_differences_pair_classes_and_seeds_by_group():
+    """A - B per group, each seed with its own rare classes; the difference is the mean over
+    seeds of the mean per-class difference, as restated here by hand."""
+    import numpy as np
+
+    import emoji_lvis as bench
+    counts = {0: dict(a=5, b=50, c=500, d=3), 1: dict(a=50, b=5, c=500, d=700)}
+    results = {
+        0: dict(tde_heldout=dict(per_class_ap=dict(a=0.30, b=0.40, c=0.50, d=0.10)),
+                deconfound=dict(per_class_ap=dict(a=0.10, b=0.40, c=0.55, d=0.00))),
+        1: dict(tde_heldout=dict(per_class_ap=dict(a=0.20, b=0.25, c=0.60, d=0.70)),
+                deconfound=dict(per_class_ap=dict(a=0.20, b=0.05, c=0.60, d=0.80)))}
+    out = bench.paired_differences(results, counts, num_resamples=500)
+    assert list(out) == [('tde_heldout', 'deconfound')]  # the only pair both seeds hold
+    r = out[('tde_heldout', 'deconfound')]
+    # rare: seed 0 classes a, d -> (20 + 10) / 2 = 15; seed 1 class b -> 20
+    assert r['r']['per_seed'] == pytest.approx([15.0, 20.0])
+    assert r['r']['diff'] == pytest.approx(17.5)
+    # frequent: seed 0 class c -> -5; seed 1 classes c, d -> (0 - 10) / 2 = -5
+    assert r['f']['diff'] == pytest.approx(-5.0)
+    assert r['all']['diff'] == pytest.approx(np.mean([(20 + 0 - 5 + 10) / 4, (0 + 20 + 0 - 10) / 4]))
+    assert r['r']['low'] <= r['r']['diff'] <= r['r']['high'] and r['seeds'] == [0, 1]
+
+
+def test_val_scores_add_fixed_ap_where_the_design_asks(monkeypatch):
+    import emoji_lvis as bench
+    calls = []
+
+    def score(method, seed, work_dir, split, alpha, data_root, options, **kwargs):
+        calls.append(kwargs)
+        if kwargs.get('fixed'):
+            return {k: 1.0 for k in bench.FIXED_KEYS}
+        return dict(bbox_AP=2.0, per_class_ap={})
+
+    monkeypatch.setattr(bench, 'score', score)
+    for design, fixed in (('800i', False), ('lt', True)):
+        args = bench.parse_args(['--design', design])
+        calls.clear()
+        row = bench.val_scores('ce', 0, 'w', None, 'd', args, ('x=1',), tag_suffix='_t')
+        assert (set(bench.FIXED_KEYS) <= set(row)) == fixed and row['bbox_AP'] == 2.0
+        assert calls == [dict(tag_suffix='_t')] + ([dict(tag_suffix='_t', fixed=True)]
+                                                     if fixed else [])
