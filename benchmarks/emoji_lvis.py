@@ -46,8 +46,8 @@ DESIGNS = {
                  data=dict(), data_per_seed=False, trunk=False),
     'lt': dict(stem='faster-rcnn_r18-c32-pre_fpn_{}1200i_emoji-lvis-lt.py',
                env='MMTDE_EMOJI_LVIS_LT', data_per_seed=True, trunk=True, fixed_ap=True,
-               data=dict(num_classes=100, max_images=200, head_instances=6.0, min_fill=0.35,
-                         classes_per_image=8.0)),
+               data=dict(num_classes=50, max_images=300, head_instances=8.0, min_fill=0.35,
+                         classes_per_image=4.0)),
 }
 STEM = DESIGNS['800i']['stem']
 METHODS = {  # name: (config, label)
