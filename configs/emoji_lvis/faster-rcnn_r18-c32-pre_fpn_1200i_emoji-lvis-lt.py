@@ -4,7 +4,7 @@
 # - a pretrained trunk (tools/pretrain_emoji_trunk.py: this backbone trained on crops of the
 #   object-like emoji that are not Emoji-LVIS classes), loaded as mmdet loads ImageNet weights;
 #   stem and first stage frozen and BN statistics kept, as mmdet does with ImageNet weights;
-# - the data: 100 classes without thin glyphs, frequent classes in up to 500 images with
+# - the data: 50 classes without thin glyphs, frequent classes in up to 300 images with
 #   crowds of themselves (generator command in configs/emoji_lvis/README.md);
 # - boxes only: the mask branch was half of a training step (1.6 against 0.8 s at 128 RoIs an
 #   image) and TDE changes only the box classifier; class-agnostic box regression (as the
@@ -13,7 +13,7 @@
 # The other methods are deltas of this file.
 _base_ = ['./mask-rcnn_r18-c32_fpn_800i_emoji-lvis.py']
 
-num_classes = 100  # generator's --num-classes
+num_classes = 50  # generator's --num-classes
 min_fill = 0.35  # generator's --min-fill
 data_root = '{{$MMTDE_EMOJI_LVIS_LT:data/emoji_lvis_lt}}/'
 trunk = '{{$MMTDE_EMOJI_TRUNK:data/emoji_lvis_lt/trunk_r18-c32.pth}}'
