@@ -12,9 +12,7 @@ model = dict(
         type='CausalNormHead',
         num_classes=1000,
         in_channels=2048,
-        num_head=2,  # K: the 2048-d feature is split into two 1024-d heads
-        tau=16.0,  # temperature of the normalised logits
-        gamma=1 / 32,  # w / (|w| + gamma)
+        # num_head (K), tau and gamma: CausalNormHead's defaults, which are the paper's
         alpha=3.0,  # TDE strength at test time (paper: 3.0 on ImageNet-LT; 0 = De-confound)
         use_tde=True,  # TDE in predict (validation uses it too, as in the reference)
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),

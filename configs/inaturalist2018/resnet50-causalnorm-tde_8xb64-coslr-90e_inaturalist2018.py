@@ -21,9 +21,7 @@ model = dict(
         type='CausalNormHead',
         num_classes=8142,
         in_channels=2048,
-        num_head=2,  # K: the 2048-d feature is split into two 1024-d heads
-        tau=16.0,  # temperature of the normalised logits
-        gamma=1 / 32,  # w / (|w| + gamma)
+        # num_head (K), tau and gamma: CausalNormHead's defaults, which are the paper's
         alpha=3.0,  # ImageNet-LT's value, untuned; the EMAFeatureHook logs the alpha * cos = 1 rule
         use_tde=True,  # TDE in predict, validation included
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),

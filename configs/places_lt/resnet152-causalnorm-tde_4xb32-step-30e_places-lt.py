@@ -22,9 +22,7 @@ model = dict(
         type='CausalNormHead',
         num_classes=365,
         in_channels=2048,  # the pooled feature (OLTR adds a 512-d fc layer; Decoupling does not)
-        num_head=2,  # K: the 2048-d feature is split into two 1024-d heads
-        tau=16.0,  # temperature of the normalised logits
-        gamma=1 / 32,  # w / (|w| + gamma)
+        # num_head (K), tau and gamma: CausalNormHead's defaults, which are the paper's
         alpha=3.0,  # the authors' Places-LT yaml (untuned): choose it on the val list
         use_tde=True,  # TDE in predict, validation included
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),

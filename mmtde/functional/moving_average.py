@@ -88,8 +88,9 @@ class MovingAverageFeature(nn.Module):
     stays identical on every rank although mmengine wraps models with
     ``broadcast_buffers=False``.
 
-    ``mu`` is owned here and validated on every assignment; the ``EMAFeatureHook`` assigns it
-    every epoch (a constant, or a function of the learning rate) and logs ``cos(x, d)``.
+    ``mu`` is validated on every assignment. The head sets it from its config;
+    ``EMAFeatureHook(mu_policy='lr')`` reassigns it every epoch from the learning rate, and the
+    hook logs ``cos(x, d)``.
 
     Args:
         dim (int): Feature size D.

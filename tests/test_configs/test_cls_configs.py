@@ -95,7 +95,15 @@ def test_config_builds_and_runs(path):
         expected_alpha = {'cifar10-': 1.0, 'cifar100-': 1.5, 'imagenet': 3.0}
         alpha = next(v for k, v in expected_alpha.items() if k in stem)
         assert head.alpha == alpha
-        assert any(h.type == 'EMAFeatureHook' for h in cfg.custom_hooks)
+        (hook, ) = [h for h in cfg.custom_hooks if h.type == 'EMAFeatureHook']
+        fc = model.head.fc
+        # the paper's K, tau and gamma: the head's defaults, or the CIFAR base model's
+        assert (fc.num_head, fc.tau, fc.gamma) == (2, 16.0, 1 / 32)
+        assert 'mu' not in hook  # mu is the head's (the hook's own mu is deprecated)
+        if 'cifar' in stem:
+            assert fc.feat_ema.mu == 0.9 and hook.get('mu_policy', 'constant') == 'constant'
+        else:
+            assert hook.mu_policy == 'lr'
 
     model.init_weights()
     inputs = torch.rand(2, 3, size, size) * 255

@@ -45,13 +45,28 @@ def make_runner(tmp_path, model, hook, lr=0.1, schedule=None, epochs=3):
         randomness=dict(seed=0))
 
 
-def test_constant_mu_is_set_every_epoch(tmp_path):
+def test_constant_policy_keeps_the_heads_mu(tmp_path):
     model = ToyTDEModel()
-    runner = make_runner(tmp_path, model, dict(type='EMAFeatureHook', mu=0.9))
+    runner = make_runner(tmp_path, model, dict(type='EMAFeatureHook'))
+    runner.train()
+    assert model.mus == [0.5] * 6
+    assert int(model.feat_ema.num_updates) == 6
+    assert runner.message_hub.get_scalar('train/tde_mu').current() == 0.5
+    # after the first update every epoch has cos statistics, logged with the alpha rule
+    mean_cos = runner.message_hub.get_scalar('train/tde_mean_cos').current()
+    assert 0 < mean_cos <= 1
+
+
+def test_deprecated_hook_mu_is_still_set_every_epoch(tmp_path):
+    model = ToyTDEModel()
+    with pytest.warns(FutureWarning, match=r'EMAFeatureHook\(mu=0.9\) is deprecated: .* Set '
+                      r'model.head.mu=0.9 \(CausalNormHead\) or mu=0.9 in each '
+                      r'CausalNormShared2FCBBoxHead'):
+        runner = make_runner(tmp_path, model, dict(type='EMAFeatureHook', mu=0.9))
     runner.train()
     assert model.mus == [0.9] * 6
     assert int(model.feat_ema.num_updates) == 6
-    # after the first update every epoch has cos statistics, logged with the alpha rule
+    assert runner.message_hub.get_scalar('train/tde_mu').current() == 0.9
     mean_cos = runner.message_hub.get_scalar('train/tde_mean_cos').current()
     assert 0 < mean_cos <= 1
 
@@ -87,8 +102,7 @@ def test_lr_tied_mu_reads_the_largest_group_lr(paramwise):
 
 
 def test_hook_without_tde_head_fails_loudly(tmp_path):
-    runner = make_runner(tmp_path, ToyTDEModel(with_feature=False),
-                         dict(type='EMAFeatureHook', mu=0.9))
+    runner = make_runner(tmp_path, ToyTDEModel(with_feature=False), dict(type='EMAFeatureHook'))
     with pytest.raises(RuntimeError, match='found no moving-average feature'):
         runner.train()
 
@@ -122,7 +136,7 @@ def test_batches_with_non_finite_features_are_reported(tmp_path):
             return super().forward(inputs, labels, mode)
 
     model = PoisonedSecondBatch()
-    runner = make_runner(tmp_path, model, dict(type='EMAFeatureHook', mu=0.9), epochs=1)
+    runner = make_runner(tmp_path, model, dict(type='EMAFeatureHook'), epochs=1)
     with pytest.MonkeyPatch.context() as mp:
         warnings = []
         mp.setattr(runner.logger, 'warning', warnings.append)
@@ -158,7 +172,7 @@ def test_testing_does_not_build_the_training_set(tmp_path):
                              sampler=dict(type='DefaultSampler', shuffle=False)),
         test_evaluator=CountMetric(),
         test_cfg=dict(),
-        custom_hooks=[dict(type='EMAFeatureHook', mu=0.9), dict(type='ClassCheckHook')],
+        custom_hooks=[dict(type='EMAFeatureHook'), dict(type='ClassCheckHook')],
         default_hooks=dict(checkpoint=None))
     assert runner.test() == dict(count=8)
     with pytest.raises(KeyError, match='NoSuchTrainingSet'):

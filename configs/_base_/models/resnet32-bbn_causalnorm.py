@@ -13,8 +13,9 @@ model = dict(
         gamma=1 / 32,  # w / (|w| + gamma)
         # alpha (TDE strength at test time) is set per dataset, in the configs that use this
         use_tde=True,  # TDE in predict; a test-time switch, same as alpha=0 when False
+        mu=0.9,  # momentum of d (d <- mu d + mean(x)), the paper's for CIFAR-LT
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, ),
     ))
-# mu: momentum of d (d <- mu d + mean(x)), set on the head every epoch
-custom_hooks = [dict(type='EMAFeatureHook', mu=0.9)]
+# logs mu and, after each epoch, mean cos(x, d) with the alpha it suggests
+custom_hooks = [dict(type='EMAFeatureHook')]

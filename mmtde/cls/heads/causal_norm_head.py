@@ -31,8 +31,9 @@ class CausalNormHead(ClsHead):
             Defaults to 1.0.
         use_tde (bool): Apply TDE in ``predict``; False is the same as ``alpha=0``.
             Defaults to True.
-        mu (float): Momentum of ``d`` for runs without the ``EMAFeatureHook``, which sets it
-            every epoch (configs set ``mu`` there). Defaults to 0.9.
+        mu (float): Momentum of ``d`` (``d <- mu d + mean(x)``); the head owns it, and
+            ``EMAFeatureHook(mu_policy='lr')`` replaces it before every epoch.
+            Defaults to 0.9 (paper, CIFAR-LT).
         **kwargs: Passed to :class:`ClsHead` (``loss``, ``topk``, ``cal_acc``, ``init_cfg``).
     """
 

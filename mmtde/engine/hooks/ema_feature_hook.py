@@ -1,4 +1,5 @@
 # Copyright (c) mmtde contributors. All rights reserved.
+import warnings
 from typing import List, Optional
 
 import torch
@@ -20,23 +21,27 @@ def _bare(model: torch.nn.Module) -> torch.nn.Module:
 class EMAFeatureHook(Hook):
     """Drives the moving-average feature ``d`` of every TDE head in the model.
 
-    Before each training epoch it sets ``mu`` on every :class:`MovingAverageFeature` (one per
-    classification head, one per detection stage); after each epoch it logs the mean
-    ``cos(x, d)`` of the epoch and the ``alpha`` that the authors' rule ``alpha * mean cos = 1``
-    would pick, and warns when batches with non-finite features were left out of ``d``. The
-    heads update ``d`` themselves (sum and count all-reduced across ranks), so a config that
-    forgets this hook still trains a valid ``d`` with the head's own ``mu``.
+    ``mu``, the momentum of ``d``, is a setting of the head (``CausalNormHead(mu=...)``, and of
+    each ``CausalNormShared2FCBBoxHead``), like ``alpha``, ``tau`` and ``gamma``. This hook owns
+    what changes during training: with ``mu_policy='lr'`` it sets ``mu`` on every
+    :class:`MovingAverageFeature` (one per classification head, one per detection stage)
+    before each training epoch; with ``'constant'`` it leaves the heads' own. Either way it
+    logs the epoch's ``mu``, and after each epoch the mean ``cos(x, d)`` of the epoch and the
+    ``alpha`` that the authors' rule ``alpha * mean cos = 1`` would pick, and warns when batches
+    with non-finite features were left out of ``d``. The heads update ``d`` themselves (sum and
+    count all-reduced across ranks), so a config that forgets this hook still trains a valid
+    ``d`` with the head's ``mu``.
 
     The name is historical: ``d <- mu d + mean(x)`` is not an exponential moving average
-    (there is no ``1 - mu``), see :class:`MovingAverageFeature`. In configs, ``mu`` is this
-    hook's setting; the heads' own ``mu`` is only the default of runs without it.
+    (there is no ``1 - mu``), see :class:`MovingAverageFeature`.
 
     Args:
-        mu (float, optional): Constant momentum (0.9 for CIFAR-LT, 0.9998 for LVIS). None keeps
-            each head's own ``mu``. Defaults to None.
-        mu_policy (str): ``'constant'`` or ``'lr'``. ``'lr'`` ties the momentum to the learning
-            rate at each epoch start as the reference ImageNet-LT run does:
-            ``mu = 1 - 0.1 * min(lr_scale * lr, 1)``, ``lr`` the largest of the parameter
+        mu (float, optional): Deprecated: set ``mu`` on the head instead. A value given here
+            is still set on every moving-average feature before each epoch, with a
+            ``FutureWarning`` that names the head's key. Defaults to None.
+        mu_policy (str): ``'constant'`` (the heads' ``mu``) or ``'lr'``. ``'lr'`` ties the
+            momentum to the learning rate at each epoch start as the reference ImageNet-LT run
+            does: ``mu = 1 - 0.1 * min(lr_scale * lr, 1)``, ``lr`` the largest of the parameter
             groups. Defaults to ``'constant'``.
         lr_scale (float): The 50 in that rule (``mu`` reaches 0.9 once lr >= 1/lr_scale).
             Defaults to 50.
@@ -50,8 +55,15 @@ class EMAFeatureHook(Hook):
             raise ValueError(f"mu_policy={mu_policy!r} must be 'constant' or 'lr'")
         if mu_policy == 'lr' and mu is not None:
             raise ValueError(f"mu={mu} is ignored with mu_policy='lr' (mu follows the learning "
-                             f"rate); drop mu or use mu_policy='constant'")
+                             f"rate); drop mu, or drop mu_policy and set a constant mu on the head")
         self.mu = None if mu is None else check_mu(mu)
+        if mu is not None:
+            warnings.warn(
+                f"EMAFeatureHook(mu={mu}) is deprecated: mu is the head's setting, like alpha, "
+                f'tau and gamma. Set model.head.mu={mu} (CausalNormHead) or mu={mu} in each '
+                f'CausalNormShared2FCBBoxHead (model.roi_head.bbox_head) and drop mu from the '
+                f'hook; until then the hook sets it on every head before each epoch.',
+                FutureWarning)
         self.mu_policy = mu_policy
         self.lr_scale = float(lr_scale)
 
@@ -94,7 +106,7 @@ class EMAFeatureHook(Hook):
                     f"Use roi_head=dict(type='{fix}', ...) (custom_imports mmtde.det)")
 
     def current_mu(self, runner) -> Optional[float]:
-        """The momentum for the coming epoch, or None to keep the heads' own."""
+        """The momentum that this hook sets for the coming epoch, or None: the heads' own."""
         if self.mu_policy == 'constant':
             return self.mu
         # The largest lr of any parameter group, as the reference reads it (its
@@ -107,12 +119,16 @@ class EMAFeatureHook(Hook):
 
     def before_train_epoch(self, runner) -> None:
         mu = self.current_mu(runner)
-        if mu is None:
-            return
-        for module in self.feature_modules(runner.model):
-            module.mu = mu  # validated there
-        runner.message_hub.update_scalar('train/tde_mu', mu)
-        runner.logger.info(f'EMAFeatureHook: epoch {runner.epoch + 1} uses mu={mu:.6g}')
+        modules = self.feature_modules(runner.model)
+        if mu is not None:
+            for module in modules:
+                module.mu = mu  # validated there
+        mus = sorted({module.mu for module in modules})
+        if len(mus) == 1:
+            runner.message_hub.update_scalar('train/tde_mu', mus[0])
+        whose = '' if mu is not None else " (the heads' own)"
+        runner.logger.info(f'EMAFeatureHook: epoch {runner.epoch + 1} uses mu='
+                           f'{", ".join(f"{v:.6g}" for v in mus)}{whose}')
 
     def after_train_epoch(self, runner) -> None:
         for idx, module in enumerate(self.feature_modules(runner.model)):

@@ -104,8 +104,9 @@ class CausalNormShared2FCBBoxHead(Shared2FCBBoxHead):
         gamma (float): Offset in ``w / (|w| + gamma)``. Defaults to 1/32.
         alpha (float): TDE strength at test time (paper, LVIS: 1.5). Defaults to 1.5.
         use_tde (bool): Apply TDE at test time. Defaults to True.
-        mu (float): Momentum of ``d`` for runs without the ``EMAFeatureHook``, which sets it
-            every epoch (configs set ``mu`` there). Defaults to 0.9998.
+        mu (float): Momentum of ``d`` (``d <- mu d + mean(x)``); the head owns it, and
+            ``EMAFeatureHook(mu_policy='lr')`` replaces it before every epoch.
+            Defaults to 0.9998 (paper, LVIS v1).
         **kwargs: Passed to mmdet's ``Shared2FCBBoxHead`` (``num_classes``,
             ``fc_out_channels``, ``loss_cls``, ...).
     """
