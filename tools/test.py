@@ -17,7 +17,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmtde.utils import prepare_cfg
-from mmtde.utils.setup_env import cfg_from_args
+from mmtde.utils.prepare_config import cfg_from_args
 
 
 def parse_args():

@@ -1,4 +1,4 @@
 # Copyright (c) mmtde contributors. All rights reserved.
-from .setup_env import enable_config_prefix, load_config, model_cfg, prepare_cfg
+from .prepare_config import enable_config_prefix, load_config, model_cfg, prepare_cfg
 
 __all__ = ['enable_config_prefix', 'load_config', 'model_cfg', 'prepare_cfg']
