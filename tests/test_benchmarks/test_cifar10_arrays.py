@@ -1,13 +1,12 @@
 # Copyright (c) mmtde contributors. All rights reserved.
-import os
-import pickle
-
-import cv2
+"""The benchmarks' in-memory CIFAR-10-LT dataset (the reader it uses is tested in
+tests/test_datagen/test_cifar10.py)."""
 import numpy as np
 import pytest
 
 import cifar10_arrays as ca
 from mmtde.cls.datasets import long_tail_counts
+from mmtde.datagen import cifar10
 
 
 def write_npz(path, per_class_train=30, per_class_test=4, seed=0):
@@ -58,36 +57,6 @@ def test_too_few_images_to_hold_out(npz):
         ca.CIFAR10LTArrays(npz, split='heldout', imbalance_factor=5, heldout_per_class=30)
 
 
-def test_prepare_from_image_folder_and_official(tmp_path):
-    rng = np.random.default_rng(0)
-    folder = tmp_path / 'folder'
-    for split, n in (('train', 2), ('test', 1)):
-        for cls in ca.CLASSES:
-            os.makedirs(folder / split / cls)
-            for i in range(n):
-                cv2.imwrite(str(folder / split / cls / f'{i}.png'),
-                            rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
-    path = ca.prepare_cifar10(str(folder), str(tmp_path / 'cache1'))
-    with np.load(path) as arrays:
-        assert arrays['train_x'].shape == (20, 32, 32, 3)
-        assert arrays['train_y'].tolist() == sorted(list(range(10)) * 2)
-        png = cv2.imread(str(folder / 'test' / 'bird' / '0.png'))[..., ::-1]  # RGB
-        assert (arrays['test_x'][2] == png).all()
-
-    official = tmp_path / 'official' / 'cifar-10-batches-py'
-    os.makedirs(official)
-    data = rng.integers(0, 255, (10, 3072), dtype=np.uint8)
-    for name in [f'data_batch_{i}' for i in range(1, 6)] + ['test_batch']:
-        with open(official / name, 'wb') as f:
-            pickle.dump({'data': data, 'labels': list(range(10))}, f)
-    path = ca.prepare_cifar10(str(tmp_path / 'official'), str(tmp_path / 'cache2'))
-    with np.load(path) as arrays:
-        assert arrays['train_x'].shape == (50, 32, 32, 3)
-        assert (arrays['test_x'][3] == data[3].reshape(3, 32, 32).transpose(1, 2, 0)).all()
-    # A second call finds the cache and decodes nothing.
-    assert ca.prepare_cifar10(None, str(tmp_path / 'cache2')) == path
-
-
-def test_missing_data_names_the_ways_to_provide_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match='cifar-10-batches-py'):
-        ca.prepare_cifar10(str(tmp_path), str(tmp_path / 'cache'))
+def test_reader_names_are_the_package_ones():
+    for name in ('CLASSES', 'NPZ_NAME', 'TARBALL', 'find_source', 'prepare_cifar10'):
+        assert getattr(ca, name) is getattr(cifar10, name)
