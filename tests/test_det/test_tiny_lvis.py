@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections import Counter
 
+import numpy as np
 import pytest
 from lvis import LVIS
 from mmcv.transforms import LoadImageFromFile
@@ -13,6 +14,7 @@ from mmdet.datasets import LVISV1Dataset
 from mmdet.datasets.transforms import LoadAnnotations
 
 from mmtde.testing import make_tiny_lvis
+from mmtde.testing.tiny_lvis import make_synthetic_val, synthetic_val_images
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -67,3 +69,27 @@ def test_bad_inputs(tmp_path):
     bad.write_text(json.dumps(dict(images=[])))
     with pytest.raises(ValueError, match='neither a list'):
         make_tiny_lvis(str(tmp_path), str(bad))
+
+
+def test_synthetic_val_set_with_and_without_masks():
+    """The LVIS benchmarks' set: the same objects and detections either way; with masks the
+    objects are the ellipses inscribed in their boxes."""
+    cats = [dict(id=i + 1, name=str(i), frequency='rcf'[i % 3]) for i in range(12)]
+    plain = list(synthetic_val_images(cats, 5, 50, seed=1))
+    masked = list(synthetic_val_images(cats, 5, 50, seed=1, masks=True))
+    gt, dets = make_synthetic_val(cats, 5, 50, seed=1, description='test')
+    assert gt['info'] == dict(description='test') and gt['categories'] == cats
+    assert gt['images'] == [image for image, _, _ in plain]
+    assert dets == [d for _, _, img_dets in plain for d in img_dets]
+    assert Counter(d['image_id'] for d in dets) == {i: 50 for i in range(1, 6)}
+    for (image, anns, img_dets), (image_m, anns_m, img_dets_m) in zip(plain, masked):
+        assert image == image_m and img_dets == img_dets_m
+        for a, m in zip(anns, anns_m):
+            assert a['bbox'] == m['bbox'] and a['area'] == a['bbox'][2] * a['bbox'][3]
+            x, y, w, h = a['bbox']
+            poly = np.array(m['segmentation'][0]).reshape(-1, 2)
+            assert len(poly) == 24
+            assert (poly >= [x - 0.01, y - 0.01]).all() and (poly <= [x + w + 0.01,
+                                                                      y + h + 0.01]).all()
+            # a 24-gon inscribed in the ellipse: just under its area pi / 4 * w * h
+            assert 0.98 * np.pi / 4 * w * h < m['area'] < np.pi / 4 * w * h
