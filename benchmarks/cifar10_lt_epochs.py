@@ -6,12 +6,12 @@ The recipes' authors report the best of those evaluations (a selection on the te
 mmtde tests and publishes the last epoch. This reads both from the run's
 ``<work_dir>/<timestamp>/vis_data/scalars.json`` files (one per start: a resumed run has
 several, and a later start's evaluation of an epoch replaces an earlier one) and writes
-``results.json`` and ``results.md`` to the work dir. ``benchmarks/cifar10_lt_full_cpu.sh``
-runs it after training.
+``results.json`` and ``results.md`` to ``--out`` (default: the work dir).
+``benchmarks/cifar10_lt_full.sh`` runs it after training.
 
 Example::
 
-    python benchmarks/cifar10_lt_epochs.py work_dirs/cifar10_lt_full/causalnorm
+    python benchmarks/cifar10_lt_epochs.py --work-dir work_dirs/cifar10_lt_full/causalnorm
 """
 import argparse
 import glob
@@ -19,6 +19,8 @@ import json
 import os.path as osp
 import sys
 from typing import Dict, List, Optional
+
+from benchlib import add_common_args, write_results
 
 #: Metric columns in table order, after the prefix (mmtde's LongTailAccuracy: ``lt/``).
 COLUMNS = ('top1', 'many', 'medium', 'few', 'tail')
@@ -30,13 +32,19 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Last-epoch and best-epoch (the authors\' selection) test accuracy of a '
         'training run, from its mmengine scalars.json files.')
-    parser.add_argument('work_dir', help='the training work dir (tools/train.py --work-dir)')
+    add_common_args(parser, None, data_root_help=None)  # --work-dir: the training's
+    parser.add_argument('train_dir', nargs='?', default=None,
+                        help='the training work dir, as --work-dir (kept for old commands)')
     parser.add_argument('--config', default=None,
                         help='the config as mmengine dumped it into the work dir (default: the '
                         'one .py file there); gives the first lr step, precision and seed')
     parser.add_argument('--metric', default='lt/top1',
                         help='the validation metric that picks the best epoch (default lt/top1)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.work_dir = args.work_dir or args.train_dir
+    if not args.work_dir:
+        parser.error('give the training work dir: --work-dir DIR (tools/train.py --work-dir)')
+    return args
 
 
 def read_evaluations(work_dir: str, metric: str) -> Dict[int, dict]:
@@ -168,11 +176,8 @@ def main(argv=None) -> dict:
     except ValueError as exc:
         sys.exit(f'[epochs] {args.work_dir}: {exc}')
     res = dict(meta, **res)
-    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(res, f, indent=1)
     lines = format_markdown(res)
-    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
+    write_results(args.out, res, '\n'.join(lines), args.work_dir)
     print('\n'.join(lines), flush=True)
     return res
 

@@ -22,18 +22,15 @@ Example (the README's speed table)::
         --data-root ../shared/data --out work_dirs/benchmarks/cifar10_lt_speed.json
 """
 import argparse
-import json
 import os
-import os.path as osp
 import statistics
 import time
 from typing import Callable, Dict, List
 
 import torch
-from machine_info import cpu_info
+from benchlib import REPO, add_common_args, command_line, cpu_info, write_results
 from torch import nn
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py'
 VARIANTS = ('fp32', 'channels_last', 'bf16', 'compile', 'channels_last+compile',
             'bf16+channels_last', 'bf16+channels_last+compile')
@@ -41,18 +38,18 @@ VARIANTS = ('fp32', 'channels_last', 'bf16', 'compile', 'channels_last+compile',
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--config', default=osp.join(REPO, CONFIG))
+    add_common_args(parser, 'work_dirs/benchmarks/cifar10_lt_speed',
+                    data_root_help='CIFAR-10 copy for the data figure (official pickles, image '
+                    'folder or cifar10-jpeg.tar.gz); without it the data figure is skipped',
+                    data_root_env=False)
+    parser.add_argument('--config', default=f'{REPO}/{CONFIG}')
     parser.add_argument('--threads', type=int, default=os.cpu_count())
     parser.add_argument('--batch', type=int, default=256)
     parser.add_argument('--steps', type=int, default=10, help='timed steps per variant')
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--variants', nargs='+', default=list(VARIANTS[:5]), choices=VARIANTS,
                         help='bfloat16 variants are skipped on a CPU that would emulate it')
-    parser.add_argument('--data-root', default=None,
-                        help='CIFAR-10 copy for the data figure (official pickles, image '
-                        'folder or cifar10-jpeg.tar.gz); without it the data figure is skipped')
     parser.add_argument('--data-batches', type=int, default=10)
-    parser.add_argument('--out', default=None, help='write the figures as JSON here')
     args = parser.parse_args(argv)
     for name in ('threads', 'batch', 'steps', 'data_batches'):
         if getattr(args, name) < 1:
@@ -227,12 +224,29 @@ def main(argv=None):
         results['data'] = data_figure(args.config, args.data_root, args.data_batches)
         print(f'[speed] data: {results["data"]["ms_per_batch"]:.1f} ms per batch of '
               f'{results["data"]["batch"]} ({results["data"]["dataset"]}, main process)')
-    if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=1)
-        print(f'[speed] wrote {args.out}')
+    results['command'] = command_line(__file__, argv)
+    print('[speed] wrote {} and {}'.format(*write_results(
+        args.out, results, markdown(results), args.work_dir)))
     return results
+
+
+def markdown(results: dict) -> str:
+    """The training-step figures as a markdown table."""
+    lines = [f"{results['machine']}, {results['threads']} threads, torch {results['torch']}, "
+             f"batch {results['batch']}", '',
+             '| variant | ms a step | images/s | GFLOP/s | of sgemm peak | of conv peak |',
+             '|---|---|---|---|---|---|']
+    for variant, fig in results['step'].items():
+        if 'skipped' in fig:
+            lines.append(f"| {variant} | skipped: {fig['skipped']} | | | | |")
+            continue
+        lines.append(f"| {variant} | {fig['ms']:.1f} | {fig['images_per_s']:.0f} | "
+                     f"{fig['gflops']:.1f} | {100 * fig['of_sgemm_peak']:.0f} % | "
+                     f"{100 * fig['of_conv_peak']:.0f} % |")
+    if 'data' in results:
+        lines += ['', f"Data pipeline: {results['data']['ms_per_batch']:.1f} ms per batch of "
+                  f"{results['data']['batch']} ({results['data']['dataset']}, main process)"]
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__':

@@ -18,24 +18,26 @@ and the memory held before the metric was built (imports done). A watchdog kills
 processes together exceed ``--max-rss-gb`` (the machine must keep working: a benchmark that
 runs out of memory would take other jobs down with it) and reports where it stopped.
 
-The set is ``benchmarks/lvis_eval_cost.py``'s (real LVIS v1 categories and frequency groups,
-~12 objects an image, verified-negative and not-exhaustive lists, near-duplicate and random
-detections), with masks: objects are ellipse polygons (24 points) filling their box, and every
-detection's mask is the ellipse inscribed in its box, at the image's size (480-640 x 360-480),
-RLE-encoded as mmdet's ``encode_mask_results`` stores it. Mask encoding is the test loop's
+The set is ``benchmarks/lvis_eval_cost.py``'s, :func:`mmtde.testing.tiny_lvis.synthetic_val_images`
+(real LVIS v1 categories and frequency groups, ~12 objects an image, verified-negative and
+not-exhaustive lists, near-duplicate and random detections), with masks: objects are ellipse
+polygons (24 points) filling their box, and every detection's mask is the ellipse inscribed in
+its box, at the image's size (480-640 x 360-480), RLE-encoded as mmdet's
+``encode_mask_results`` stores it. Mask encoding is the test loop's
 cost, not evaluation's, so the metrics are fed already-encoded RLEs (mmdet's ``LVISMetric``
 through its own ``encode_mask_results``, patched to pass them on): each stores exactly what it
 would have stored after encoding.
 
 Generated data is written once per ``--scale`` / ``--dets-per-image`` / ``--seed`` under
-``--work-dir`` and reused. Results go to one JSON per scale, saved after every run; a later
-command keeps the runs already in it (``--rerun`` measures its selected runs again), so the
+``--work-dir`` and reused. Results (``results.json`` and ``results.md``) go to ``--out``, default
+``<work-dir>/scale<scale>``, one folder per scale, saved after every run; a later command keeps
+the runs already there (``--rerun`` measures its selected runs again), so the
 full size can be measured one evaluator at a time, across sessions or machines (each run
 records its date and CPU).
 
 Example (full size; see the README for the figures)::
 
-    python benchmarks/lvis_eval_memory.py --categories lvis_v1_categories.json --scale 1
+    python benchmarks/lvis_eval_memory.py --data-root /path/to/data --scale 1
 """
 import argparse
 import datetime
@@ -49,31 +51,20 @@ import subprocess
 import sys
 import time
 
+import benchlib
 import numpy as np
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from machine_info import cpu_info  # noqa: E402
-
-from lvis_eval_cost import (  # noqa: E402
-    add_categories_argument,
-    load_categories,
-    peak_rss_mb,
-    rss_mb,
-    synthetic_images,
-)
 
 LVIS_V1_VAL_IMAGES = 19809
 EVALUATORS = ('lvis-api', 'mmdet', 'ours', 'ours-faster')
 IOU_TYPES = ('bbox', 'segm')
-KEYS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr', 'APc', 'APf')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Time and peak memory of LVIS bbox + segm '
                                      'evaluation on a synthetic set the size of LVIS v1 val.')
-    add_categories_argument(parser)
+    benchlib.add_common_args(parser, 'work_dirs/benchmarks/lvis_eval_memory',
+                    data_root_help='the folder that holds lvis_v1_categories.json')
+    benchlib.add_categories_argument(parser)
     parser.add_argument('--scale', type=float, default=1.0,
                         help=f'fraction of LVIS v1 val\'s {LVIS_V1_VAL_IMAGES} images')
     parser.add_argument('--dets-per-image', type=int, default=300)
@@ -87,54 +78,14 @@ def parse_args(argv=None):
                         help='kill a run whose processes together hold more (default: 85%% of '
                         'the memory available when the benchmark starts)')
     parser.add_argument('--tol', type=float, default=1e-4)
-    parser.add_argument('--work-dir',
-                        default=osp.join(REPO, 'work_dirs/benchmarks/lvis_eval_memory'))
-    parser.add_argument('--out', default=None,
-                        help='results JSON (default: in the work dir); runs already in it, '
-                        'on the same generated set, are kept and not measured again')
     parser.add_argument('--rerun', action='store_true',
                         help='measure the selected runs again, replacing their saved results')
     parser.add_argument('--worker', choices=EVALUATORS, help=argparse.SUPPRESS)
     parser.add_argument('--rank', type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument('--world-size', type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument('--port', type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument('--data-dir', help=argparse.SUPPRESS)
+    parser.add_argument('--set-dir', help=argparse.SUPPRESS)  # the generated set, for workers
     return parser.parse_args(argv)
-
-
-def ellipse_rle(box, height, width):
-    """pycocotools' compressed RLE of the ellipse inscribed in ``box`` (x, y, w, h): the pixels
-    whose centre is inside, written column by column (RLE order) without drawing the mask."""
-    from pycocotools import mask as mask_utils
-    x, y, w, h = box
-    cols = np.arange(max(0, int(np.floor(x))), min(width, int(np.ceil(x + w))))
-    t = (cols + 0.5 - (x + w / 2)) / (w / 2)
-    cols, t = cols[np.abs(t) <= 1], t[np.abs(t) <= 1]
-    half = h / 2 * np.sqrt(1 - t ** 2)
-    top = np.clip(np.ceil(y + h / 2 - half - 0.5), 0, height).astype(np.int64)
-    bottom = np.clip(np.floor(y + h / 2 + half - 0.5) + 1, 0, height).astype(np.int64)
-    full = bottom > top
-    starts, ends = (cols[full] * height + top[full]), (cols[full] * height + bottom[full])
-    if len(starts) == 0:
-        counts = [height * width]
-    else:  # runs of touching columns (a column filled to the bottom, the next from the top)
-        new = np.flatnonzero(starts[1:] != ends[:-1]) + 1
-        starts, ends = starts[np.r_[0, new]], ends[np.r_[new - 1, len(ends) - 1]]
-        counts = np.empty(2 * len(starts) + 1, dtype=np.int64)
-        counts[0], counts[-1] = starts[0], height * width - ends[-1]
-        counts[1::2] = ends - starts
-        counts[2:-1:2] = starts[1:] - ends[:-1]
-        counts = counts.tolist()
-    return mask_utils.frPyObjects(dict(size=[height, width], counts=counts), height, width)
-
-
-def ellipse_polygon(box, points=24):
-    x, y, w, h = box
-    t = np.linspace(0, 2 * np.pi, points, endpoint=False)
-    poly = np.stack([x + w / 2 * (1 + np.cos(t)), y + h / 2 * (1 + np.sin(t))], 1)
-    area = 0.5 * abs(np.dot(poly[:, 0], np.roll(poly[:, 1], 1)) -
-                     np.dot(poly[:, 1], np.roll(poly[:, 0], 1)))
-    return [poly.reshape(-1).round(2).tolist()], float(area)
 
 
 def generate(args, data_dir):
@@ -144,8 +95,9 @@ def generate(args, data_dir):
     if osp.isfile(done):
         with open(done) as f:
             return json.load(f)
+    from mmtde.testing.tiny_lvis import ellipse_rle, synthetic_val_images, synthetic_val_json
     os.makedirs(data_dir, exist_ok=True)
-    cats = load_categories(args.categories)
+    cats = benchlib.load_categories(benchlib.categories_path(args))
     label_of = {c['id']: i for i, c in enumerate(cats)}
     num_images = max(1, round(args.scale * LVIS_V1_VAL_IMAGES))
     images, anns, offsets, rle_bytes, num_dets = [], [], [], 0, 0
@@ -155,11 +107,9 @@ def generate(args, data_dir):
             open(osp.join(data_dir, 'results_segm.json'), 'w') as segm_json:
         for f in (bbox_json, segm_json):
             f.write('[')
-        for image, img_anns, dets in synthetic_images(cats, num_images, args.dets_per_image,
-                                                      args.seed):
+        for image, img_anns, dets in synthetic_val_images(cats, num_images, args.dets_per_image,
+                                                          args.seed, masks=True):
             images.append(image)
-            for a in img_anns:
-                a['segmentation'], a['area'] = ellipse_polygon(a['bbox'])
             anns += img_anns
             rles = [ellipse_rle(d['bbox'], image['height'], image['width']) for d in dets]
             for d, rle in zip(dets, rles):
@@ -182,8 +132,7 @@ def generate(args, data_dir):
             f.write(']')
     np.save(osp.join(data_dir, 'offsets.npy'), np.array(offsets, np.int64))
     with open(osp.join(data_dir, 'lvis_v1_val_synthetic.json'), 'w') as f:
-        json.dump(dict(info=dict(description='benchmarks/lvis_eval_memory.py'), licenses=[],
-                       images=images, annotations=anns, categories=cats), f)
+        json.dump(synthetic_val_json(cats, images, anns, 'benchmarks/lvis_eval_memory.py'), f)
     info = dict(num_images=num_images, num_objects=len(anns), num_dets=num_dets,
                 mean_rle_bytes=rle_bytes / max(num_dets, 1),
                 generate_seconds=time.perf_counter() - start,
@@ -230,7 +179,7 @@ def _evaluate(args):
 
     from mmtde.evaluation.lvis_compat import patch_lvis_numpy
     patch_lvis_numpy()
-    gt_file = osp.join(args.data_dir, 'lvis_v1_val_synthetic.json')
+    gt_file = osp.join(args.set_dir, 'lvis_v1_val_synthetic.json')
     if args.world_size > 1:
         torch.distributed.init_process_group(
             'gloo', init_method=f'tcp://127.0.0.1:{args.port}', rank=args.rank,
@@ -242,7 +191,7 @@ def _evaluate(args):
         from mmtde.det import StrictLVISMetric
         lvis_metric.encode_mask_results = list  # the masks come encoded (see _Encoded)
     from lvis import LVIS, LVISEval, LVISResults
-    before = rss_mb()
+    before = benchlib.rss_mb()
     out = dict(evaluator=args.worker, rank=args.rank, world_size=args.world_size,
                rss_before_mb=before)
     start = time.perf_counter()
@@ -250,7 +199,7 @@ def _evaluate(args):
         gt = LVIS(gt_file)
         metrics = {}
         for iou_type in IOU_TYPES:
-            ev = LVISEval(gt, LVISResults(gt, osp.join(args.data_dir,
+            ev = LVISEval(gt, LVISResults(gt, osp.join(args.set_dir,
                                                        f'results_{iou_type}.json')), iou_type)
             ev.run()
             metrics[iou_type] = {k: float(v) for k, v in ev.get_results().items()}
@@ -266,9 +215,9 @@ def _evaluate(args):
                 backend='lvis' if args.worker == 'ours' else 'faster-coco-eval',
                 per_class_ap=True, per_class_dir=args.work_dir)  # its unrounded summary
         out['build_seconds'] = time.perf_counter() - start
-        offsets = np.load(osp.join(args.data_dir, 'offsets.npy'))
+        offsets = np.load(osp.join(args.set_dir, 'offsets.npy'))
         process_seconds = 0.0
-        with open(osp.join(args.data_dir, 'predictions.pkl'), 'rb') as f:
+        with open(osp.join(args.set_dir, 'predictions.pkl'), 'rb') as f:
             for i in my_images(len(offsets), args.rank, args.world_size):
                 f.seek(offsets[i])
                 p = pickle.load(f)
@@ -286,21 +235,14 @@ def _evaluate(args):
         out['evaluate_seconds'] = time.perf_counter() - tic
         if args.rank == 0:
             if args.worker == 'mmdet':  # rounded to 3 decimals by mmdet
-                out['metrics'] = {t: {k: res[f'lvis/{t}_{k}'] for k in KEYS} for t in IOU_TYPES}
+                out['metrics'] = {t: {k: res[f'lvis/{t}_{k}'] for k in benchlib.lvis_ap_keys()}
+                                  for t in IOU_TYPES}
             else:
                 with open(osp.join(args.work_dir, 'lvis_per_class_ap.json')) as f:
                     per_class = json.load(f)
                 out['metrics'] = {t: per_class[t]['summary'] for t in IOU_TYPES}
-    out['peak_rss_mb'] = peak_rss_mb()
+    out['peak_rss_mb'] = benchlib.peak_rss_mb()
     print(json.dumps(out), flush=True)
-
-
-def _rss_mb(pid):
-    try:
-        with open(f'/proc/{pid}/status') as f:
-            return next(int(line.split()[1]) for line in f if line.startswith('VmRSS')) / 1024
-    except (OSError, StopIteration):
-        return 0.0
 
 
 def launch(args, evaluator, world_size, limit_mb):
@@ -312,14 +254,14 @@ def launch(args, evaluator, world_size, limit_mb):
     os.makedirs(work_dir, exist_ok=True)
     procs = [subprocess.Popen(
         [sys.executable, osp.abspath(__file__), '--worker', evaluator, '--rank', str(rank),
-         '--world-size', str(world_size), '--port', str(port), '--data-dir', args.data_dir,
+         '--world-size', str(world_size), '--port', str(port), '--set-dir', args.set_dir,
          '--work-dir', work_dir, '--cats-per-chunk', str(args.cats_per_chunk)],
         cwd=work_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1'))
+        env=dict(os.environ, PYTHONPATH=benchlib.REPO, OMP_NUM_THREADS='1'))
         for rank in range(world_size)]
     start, peaks, killed = time.perf_counter(), [0.0] * world_size, None
     while any(p.poll() is None for p in procs):
-        rss = [_rss_mb(p.pid) if p.poll() is None else 0.0 for p in procs]
+        rss = [benchlib.rss_mb(p.pid) if p.poll() is None else 0.0 for p in procs]
         peaks = [max(a, b) for a, b in zip(peaks, rss)]
         failed = any(p.poll() not in (None, 0) for p in procs)  # the others would wait
         if (sum(rss) > limit_mb and killed is None) or failed:
@@ -344,11 +286,6 @@ def launch(args, evaluator, world_size, limit_mb):
     return dict(seconds=wall, ranks=rows, metrics=rows[0].get('metrics'))
 
 
-def machine():
-    """The CPU as /proc/cpuinfo names it (runs of one result file may come from several)."""
-    return f'{cpu_info()[0]}, {os.cpu_count()} CPUs'
-
-
 def load_results(out, info):
     """The runs already measured in ``out`` on the same generated set; each command adds its
     runs to them, so a full-size benchmark can be measured one evaluator at a time."""
@@ -368,13 +305,10 @@ def load_results(out, info):
 def save_results(out, args, info, meminfo, results):
     """Write ``out`` whole, then rename it into place: a run stopped while writing leaves the
     previous file."""
-    tmp = out + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(dict(
-            command='python ' + ' '.join([osp.relpath(__file__, REPO)] + sys.argv[1:]),
-            mem_total_gib=meminfo['MemTotal'] / 1024, data=info,
-            table=results_table(results, args.tol), results=results), f, indent=1)
-    os.replace(tmp, out)
+    table = results_table(results, args.tol)
+    benchlib.write_results(out, dict(command=benchlib.command_line(__file__, args.argv),
+                            mem_total_gib=meminfo['MemTotal'] / 1024, data=info, table=table,
+                            results=results), table)
 
 
 def results_table(results, tol):
@@ -399,7 +333,8 @@ def results_table(results, tol):
         diff = '-'
         if ref and name != ref_name:
             t = max(tol, 5e-4) if evaluator == 'mmdet' else tol
-            d = max(abs(r['metrics'][i][k] - ref[i][k]) for i in IOU_TYPES for k in KEYS)
+            d = max(abs(r['metrics'][i][k] - ref[i][k]) for i in IOU_TYPES
+                    for k in benchlib.lvis_ap_keys())
             r['max_abs_diff'], r['matches'], r['reference'] = d, d <= t, ref_name
             diff = f"{d:.1e} ({'within' if d <= t else 'OVER'} {t:g}" + \
                 (', mmdet rounds to 3 decimals' if evaluator == 'mmdet' else '') + \
@@ -417,12 +352,13 @@ def main(argv=None):
     args = parse_args(argv)
     if args.worker:
         return run_worker(args)
-    if not args.categories or not osp.isfile(args.categories):
-        load_categories(args.categories)  # exits with how to give them
+    if not osp.isfile(benchlib.categories_path(args) or ''):
+        benchlib.load_categories(benchlib.categories_path(args))  # exits with how to give them
+    args.argv = argv
     # every setting that changes the set names its folder: another one is never reused for it
-    args.data_dir = osp.join(args.work_dir, f'data_scale{args.scale:g}_dets'
-                             f'{args.dets_per_image}_seed{args.seed}')
-    info = generate(args, args.data_dir)
+    args.set_dir = osp.join(args.work_dir, f'data_scale{args.scale:g}_dets'
+                            f'{args.dets_per_image}_seed{args.seed}')
+    info = generate(args, args.set_dir)
     print(f"[lvis-mem] {info['num_images']} images, {info['num_objects']} objects, "
           f"{info['num_dets']} detections with masks (RLE {info['mean_rle_bytes']:.0f} bytes "
           f"on average); files (MiB) {info['files_mb']}", flush=True)
@@ -430,8 +366,8 @@ def main(argv=None):
         meminfo = {ln.split(':')[0]: int(ln.split()[1]) / 1024 for ln in f}
     limit_mb = (args.max_rss_gb * 1024 if args.max_rss_gb
                 else 0.85 * meminfo['MemAvailable'])
-    out = args.out or osp.join(args.work_dir, f'lvis_eval_memory_scale{args.scale:g}.json')
-    results = load_results(out, info)
+    out = args.out or osp.join(args.work_dir, f'scale{args.scale:g}')
+    results = load_results(benchlib.results_paths(out, args.work_dir)[0], info)
     for evaluator in args.evaluators:
         for world_size in ([1] if evaluator == 'lvis-api' else args.ranks):
             name = f'{evaluator} x{world_size}'
@@ -440,7 +376,7 @@ def main(argv=None):
                       f'{out}; --rerun measures again)', flush=True)
                 continue
             r = launch(args, evaluator, world_size, limit_mb)
-            r.update(date=datetime.date.today().isoformat(), machine=machine(),
+            r.update(date=datetime.date.today().isoformat(), machine=benchlib.machine(),
                      watchdog_limit_gib=limit_mb / 1024)
             if 'error' in r:
                 print(f'[lvis-mem] {name}: {r["error"]}', flush=True)
@@ -455,7 +391,7 @@ def main(argv=None):
             save_results(out, args, info, meminfo, results)
     print(results_table(results, args.tol))
     save_results(out, args, info, meminfo, results)
-    print(f'[lvis-mem] wrote {out}')
+    print('[lvis-mem] wrote {} and {}'.format(*benchlib.results_paths(out, args.work_dir)))
     return results
 
 

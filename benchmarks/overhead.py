@@ -37,22 +37,18 @@ printed, with ``--profile`` every case is.
 
 Example::
 
-    python benchmarks/overhead.py --out work_dirs/benchmarks/overhead.json
+    python benchmarks/overhead.py  # results.json, results.md in work_dirs/benchmarks/overhead
 """
 import argparse
-import json
 import os
 import os.path as osp
 import platform
 import statistics
-import sys
 import time
 from typing import Callable, Dict, List
 
 import torch
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)  # this checkout's mmtde first
+from benchlib import REPO, add_common_args, command_line, write_results
 
 CLS_CFG = 'configs/cifar_lt/resnet32-{}_1xb256-200e_cifar10-lt-if100.py'
 X50_CFG = 'configs/imagenet_lt/resnext50-{}_8xb64-coslr-90e_imagenet-lt.py'
@@ -75,7 +71,7 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--threads', type=int, default=os.cpu_count())
     parser.add_argument('--profile', action='store_true', help='profile every case')
-    parser.add_argument('--out', default=None, help='write the results as JSON here')
+    add_common_args(parser, 'work_dirs/benchmarks/overhead', data_root_help=None)
     return parser.parse_args(argv)
 
 
@@ -354,13 +350,10 @@ def main(argv=None):
         for name in ('stock', 'tde'):
             if f'profile_{name}' in row:
                 print(f"\n[overhead] profile of {row['case']} ({name}):\n{row[f'profile_{name}']}")
-    if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(dict(hardware=hardware, torch=torch.__version__, reps=args.reps,
-                           command='python ' + ' '.join([osp.relpath(__file__, REPO)] +
-                                                        sys.argv[1:]),
-                           table='\n'.join(lines), rows=rows), f, indent=1)
+    print('[overhead] wrote {} and {}'.format(*write_results(
+        args.out, dict(hardware=hardware, torch=torch.__version__, reps=args.reps,
+                       command=command_line(__file__, argv), table='\n'.join(lines),
+                       rows=rows), '\n'.join(lines), args.work_dir)))
     return rows
 
 

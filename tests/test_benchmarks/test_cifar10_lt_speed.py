@@ -31,6 +31,7 @@ def test_resnet32_step_variants_report_consistent_figures(tmp_path):
             3 * res['forward_gflop_per_image'] * 4 / fig['ms'] * 1e3)
         assert fig['of_sgemm_peak'] == pytest.approx(fig['gflops'] / best)
     assert json.loads(out.read_text())['step'].keys() == res['step'].keys()
+    assert '| channels_last |' in (tmp_path / 'speed.md').read_text()  # beside the JSON
 
 
 def test_bad_arguments_are_refused():
@@ -38,10 +39,11 @@ def test_bad_arguments_are_refused():
         speed.parse_args(['--batch', '0'])
 
 
-def test_bfloat16_variants_are_skipped_where_the_cpu_would_emulate_them(monkeypatch):
+def test_bfloat16_variants_are_skipped_where_the_cpu_would_emulate_them(monkeypatch, tmp_path):
     import mmtde.engine
     monkeypatch.setattr(mmtde.engine, 'bf16_supported', lambda device_type: False)
     res = speed.main(['--threads', '1', '--batch', '2', '--steps', '1', '--warmup', '0',
-                      '--variants', 'bf16+channels_last', 'fp32'])
+                      '--variants', 'bf16+channels_last', 'fp32', '--work-dir', str(tmp_path)])
+    assert json.loads((tmp_path / 'results.json').read_text())['step'].keys() == res['step'].keys()
     assert 'no native bfloat16' in res['step']['bf16+channels_last']['skipped']
     assert res['step']['fp32']['ms'] > 0

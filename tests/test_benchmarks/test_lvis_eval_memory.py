@@ -4,8 +4,10 @@ import pickle
 
 import numpy as np
 import pytest
+from benchlib import lvis_ap_keys
 
 import lvis_eval_memory as bench
+from mmtde.testing.tiny_lvis import ellipse_rle
 
 CATS = [{'id': i + 1, 'name': f'c{i}', 'synonyms': [], 'synset': f's{i}', 'def': '',
          'image_count': 1, 'frequency': 'rcf'[i % 3]} for i in range(12)]
@@ -22,7 +24,7 @@ def test_ellipse_rle_is_the_drawn_ellipse(seed):
         x, y, w, h = box
         rows, cols = np.mgrid[0:height, 0:width] + 0.5
         drawn = ((cols - x - w / 2) / (w / 2)) ** 2 + ((rows - y - h / 2) / (h / 2)) ** 2 <= 1
-        rle = bench.ellipse_rle(box, height, width)
+        rle = ellipse_rle(box, height, width)
         assert (mask_utils.decode(rle).astype(bool) == drawn).all(), box
 
 
@@ -43,17 +45,17 @@ def data(tmp_path_factory):
     cats.write_text(json.dumps(CATS))
     args = bench.parse_args(['--categories', str(cats), '--scale', str(3 / 19809),
                              '--dets-per-image', '40', '--work-dir', str(root)])
-    args.data_dir = str(root / 'data')
-    return args, bench.generate(args, args.data_dir)
+    args.set_dir = str(root / 'data')
+    return args, bench.generate(args, args.set_dir)
 
 
 def test_generated_files_agree(data):
     args, info = data
     assert info['num_images'] == 3 and info['num_dets'] == 120
-    with open(f'{args.data_dir}/results_segm.json') as f:
+    with open(f'{args.set_dir}/results_segm.json') as f:
         segm = json.load(f)
-    offsets = np.load(f'{args.data_dir}/offsets.npy')
-    with open(f'{args.data_dir}/predictions.pkl', 'rb') as f:
+    offsets = np.load(f'{args.set_dir}/offsets.npy')
+    with open(f'{args.set_dir}/predictions.pkl', 'rb') as f:
         f.seek(offsets[2])
         last = pickle.load(f)
     dets = [d for d in segm if d['image_id'] == last['img_id']]
@@ -62,7 +64,7 @@ def test_generated_files_agree(data):
         assert d['segmentation']['counts'] == rle['counts'].decode()
         assert np.allclose(box, [d['bbox'][0], d['bbox'][1], d['bbox'][0] + d['bbox'][2],
                                  d['bbox'][1] + d['bbox'][3]], atol=1e-3)
-    assert bench.generate(args, args.data_dir) == info  # reused, not regenerated
+    assert bench.generate(args, args.set_dir) == info  # reused, not regenerated
 
 
 def test_workers_agree_with_lvis_api(data, tmp_path, capsys):
@@ -72,7 +74,7 @@ def test_workers_agree_with_lvis_api(data, tmp_path, capsys):
     args, _ = data
     metrics = {}
     for worker in ('lvis-api', 'ours'):
-        bench.run_worker(bench.parse_args(['--worker', worker, '--data-dir', args.data_dir,
+        bench.run_worker(bench.parse_args(['--worker', worker, '--set-dir', args.set_dir,
                                            '--work-dir', str(tmp_path)]))
         res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert res['peak_rss_mb'] >= res['rss_before_mb'] > 0
@@ -81,7 +83,7 @@ def test_workers_agree_with_lvis_api(data, tmp_path, capsys):
         assert lvis_metric.encode_mask_results is encoder
     for iou_type in ('bbox', 'segm'):
         assert 0 < metrics['lvis-api'][iou_type]['AP'] < 1
-        for key in bench.KEYS:
+        for key in lvis_ap_keys():
             assert metrics['ours'][iou_type][key] == pytest.approx(
                 metrics['lvis-api'][iou_type][key], abs=1e-12)
 
@@ -105,9 +107,10 @@ def test_each_command_adds_its_runs_to_the_saved_results(tmp_path, monkeypatch):
     assert set(results) == {'lvis-api x1', 'ours x1'}
     assert results['ours x1']['matches'] and results['ours x1']['max_abs_diff'] < 1e-12
     assert results['lvis-api x1']['date'] and 'CPUs' in results['lvis-api x1']['machine']
-    out = tmp_path / 'work' / f'lvis_eval_memory_scale{3 / 19809:g}.json'
+    out = tmp_path / 'work' / f'scale{3 / 19809:g}' / 'results.json'
     saved = json.loads(out.read_text())
     assert set(saved['results']) == set(results) and '| ours | 1 |' in saved['table']
+    assert saved['table'] in (out.parent / 'results.md').read_text()
 
     def no_launch(*args):
         raise AssertionError('a saved run was measured again')
@@ -126,7 +129,7 @@ def test_each_command_adds_its_runs_to_the_saved_results(tmp_path, monkeypatch):
 
 
 def test_without_a_finished_lvis_api_run_the_table_compares_with_ours_and_says_so():
-    metrics = {t: {k: 0.25 for k in bench.KEYS} for t in bench.IOU_TYPES}
+    metrics = {t: {k: 0.25 for k in lvis_ap_keys()} for t in bench.IOU_TYPES}
     rank = dict(rank=0, process_seconds=1.0, evaluate_seconds=2.0, peak_rss_mb=10.0,
                 rss_before_mb=5.0)
     results = {'ours x1': dict(seconds=3.0, ranks=[rank], metrics=metrics),
