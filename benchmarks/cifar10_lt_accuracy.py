@@ -15,19 +15,20 @@ on the official balanced test set:
 * ``TDE, authors' rule``: ``alpha = 1 / mean cos(x, d)`` on the held-out split.
 
 The three TDE rows reuse one checkpoint and one pass of the network (``mmtde.cls.tde_sweep``).
-Writes ``results.json``, ``results.md`` and three PNGs to ``--work-dir``.
+Writes ``results.json`` and ``results.md`` to ``--out`` (default: the work dir), three PNGs
+to ``--work-dir``.
 
-CPU schedule (default): batch 128, lr 0.1, 1 warm-up epoch from lr/3 then cosine to 0,
-``--epochs`` epochs (8: ~50 minutes for all six trainings on 2 cores with
-``--jobs 2 --threads 1``). ``--full``: the paper's schedule from the configs (200 epochs,
-batch 256, lr 0.2, 5-epoch warm-up, x0.01 at 120 and 160), meant for a GPU.
+CPU schedule (default, ``configs/_base_/schedules/cifar-lt_sgd-coslr-short.py``): batch 128,
+lr 0.1, 1 warm-up epoch from lr/3 then cosine to 0, ``--epochs`` epochs (8: ~50 minutes for all
+six trainings on 2 cores with ``--jobs 2 --threads 1``). ``--full``: the paper's schedule from
+the configs (200 epochs, batch 256, lr 0.2, 5-epoch warm-up, x0.01 at 120 and 160), scored as
+here; ``benchmarks/cifar10_lt_full.sh`` is the 200-epoch run through the user's own tools.
 
 Example::
 
-    MMTDE_DATA_DIR=/path/to/data python benchmarks/cifar10_lt_accuracy.py --threads 1 --jobs 2
+    python benchmarks/cifar10_lt_accuracy.py --data-root /path/to/data --threads 1 --jobs 2
 """
 import argparse
-import json
 import logging
 import os
 import os.path as osp
@@ -38,13 +39,14 @@ import time
 
 import numpy as np
 import torch
+from benchlib import REPO, add_common_args, command_line, write_results
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path[:0] = [osp.dirname(osp.abspath(__file__)), REPO]  # this checkout's mmtde first
-from cifar10_arrays import CLASSES, prepare_cifar10  # noqa: E402
+from cifar10_arrays import CLASSES, prepare_cifar10
 
+#: The short CPU schedule, shared with the demo (tools/demo_cifar10_lt.py).
+SHORT_SCHEDULE = 'configs/_base_/schedules/cifar-lt_sgd-coslr-short.py'
 CONFIGS = {
     'ce': 'configs/cifar_lt/resnet32-ce_1xb256-200e_cifar10-lt-if{}.py',
     'causalnorm': 'configs/cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if{}.py',
@@ -66,11 +68,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='CIFAR-10-LT: linear CE vs causal norm with TDE off / paper alpha / '
         'held-out alpha, same seeded subset per imbalance factor.')
-    parser.add_argument('--data-dir', default=os.environ.get('MMTDE_DATA_DIR'),
-                        help='folder with cifar-10-batches-py/, cifar10-jpeg.tar.gz, an image '
-                        'folder train/<class>/ test/<class>/, or cifar10-uint8.npz '
-                        '(default: $MMTDE_DATA_DIR)')
-    parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs/benchmarks/cifar10_lt'))
+    add_common_args(parser, 'work_dirs/benchmarks/cifar10_lt',
+                    data_root_help='folder with cifar-10-batches-py/, cifar10-jpeg.tar.gz, an '
+                    'image folder train/<class>/ test/<class>/, or cifar10-uint8.npz')
     parser.add_argument('--imbalance-factors', nargs='+', default=['100', '50', '10'])
     parser.add_argument('--methods', nargs='+', choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument('--epochs', type=int, default=8, help='CPU schedule epochs (default 8)')
@@ -140,13 +140,7 @@ def build_cfg(args, method: str, imb: str, npz: str, run_dir: str):
     if not args.full:
         cfg.train_dataloader.batch_size = args.batch_size
         cfg.optim_wrapper.optimizer.lr = args.lr
-        warmup = 1 if epochs > 1 else 0
-        cfg.param_scheduler = [
-            dict(type='LinearLR', start_factor=1 / 3, by_epoch=True, begin=0, end=warmup,
-                 convert_to_iter_based=True),
-            dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup, end=epochs, eta_min=0,
-                 convert_to_iter_based=True)
-        ][1 - warmup:]
+        cfg.param_scheduler = short_schedule(epochs)
     cfg.test_dataloader.batch_size = 512
     iters = -(-12000 // cfg.train_dataloader.batch_size)
     cfg.default_hooks.logger.interval = min(iters, 50)
@@ -157,6 +151,13 @@ def build_cfg(args, method: str, imb: str, npz: str, run_dir: str):
     cfg.env_cfg.cudnn_benchmark = torch.cuda.is_available()  # fixed 32x32 input
     cfg.work_dir = run_dir
     return cfg
+
+
+def short_schedule(epochs: int) -> list:
+    """The param_scheduler of ``SHORT_SCHEDULE`` for ``epochs`` (one: no warm-up)."""
+    from mmengine.config import Config
+    warmup, cosine = Config.fromfile(osp.join(REPO, SHORT_SCHEDULE)).param_scheduler
+    return [warmup, cosine] if epochs > 1 else [dict(cosine, begin=0)]
 
 
 def train_and_extract(args, method: str, imb: str, npz: str) -> dict:
@@ -269,8 +270,6 @@ def _evaluate_if(args, runs: dict) -> dict:
 def write_outputs(args, results: dict, meta: dict) -> None:
     from cifar10_lt_plots import plot_alpha_panels, plot_cos_hist, summary_table
     from mmtde.cls.tde_sweep import format_table, plot_per_class
-    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(meta=meta, results=results), f, indent=1)
     lines = [f"# CIFAR-10-LT, ResNet-32: {meta['schedule']}", '',
              f"Hardware: {meta['hardware']}. Command: `{meta['command']}`", '',
              'Overall top-1 (%) on the official balanced test set:', '']
@@ -284,8 +283,7 @@ def write_outputs(args, results: dict, meta: dict) -> None:
             lines += ['', f"mean cos(x, d): test {res['mean_cos_test']:.3f}, held-out "
                       f"{res['mean_cos_heldout']:.3f}; alpha picked on held-out "
                       f"{res['alpha_picked']:g}, by the authors' rule {res['alpha_rule']:g}"]
-    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
+    write_results(args.out, dict(meta=meta, results=results), '\n'.join(lines), args.work_dir)
     print('\n'.join(lines), flush=True)
 
     figures = []
@@ -318,7 +316,7 @@ def train_in_parallel(args, argv) -> None:
     scores all of them from their caches (``--resume``)."""
     import subprocess
     argv = list(sys.argv[1:] if argv is None else argv)
-    prepare_cifar10(args.data_dir, osp.join(args.work_dir, 'cache'))  # once, before the children
+    prepare_cifar10(args.data_root, osp.join(args.work_dir, 'cache'))  # once, before children
     children = []
     for method in args.methods:
         log = open(osp.join(args.work_dir, f'train_{method}.log'), 'w')
@@ -344,7 +342,7 @@ def main(argv=None):
     import mmtde.cls  # noqa: F401  (registers the head, hook, metric, datasets)
     import mmtde.cls.tde_sweep  # noqa: F401  (imported now: later edits of the tree can't leak in)
     try:
-        npz = prepare_cifar10(args.data_dir, osp.join(args.work_dir, 'cache'))
+        npz = prepare_cifar10(args.data_root, osp.join(args.work_dir, 'cache'))
     except (FileNotFoundError, ValueError) as exc:
         sys.exit(f'[bench] {exc}')
     if not torch.cuda.is_available():
@@ -357,7 +355,7 @@ def main(argv=None):
                     ', bfloat16 autocast' if args.precision == 'bf16' else '')
     meta = dict(schedule=schedule, schedule_short='200 ep' if args.full else
                 f'{args.epochs} CPU epochs', hardware=device, torch=torch.__version__,
-                command='python ' + ' '.join([osp.relpath(__file__, REPO)] + sys.argv[1:]),
+                command=command_line(__file__, argv),
                 seed=args.seed, heldout_per_class=args.heldout_per_class,
                 precision=args.precision, paper_alpha=args.paper_alpha,
                 started=time.strftime('%Y-%m-%d %H:%M:%S'))

@@ -4,9 +4,12 @@ evaluate the same checkpoint with TDE off (alpha = 0) and on (alpha = 1.0, the p
 
 Data: the official ``cifar-10-batches-py``, an extracted image folder (``train/<class>/*.jpg``,
 ``test/<class>/*.jpg``) or ``cifar10-jpeg.tar.gz`` (an image-folder copy, extracted once next to
-the work dir), looked for in that order in ``--data-dir`` / ``$MMTDE_DATA_DIR`` (refused if it
-holds none of them), or, with no folder named, in ``data/cifar10``, where mmpretrain downloads
-the official archive if nothing is there.
+the work dir), found by :func:`mmtde.datagen.cifar10.find_source` in ``--data-root`` /
+``$MMTDE_DATA_DIR`` (refused if it holds none of them), or, with no folder named, in
+``data/cifar10``, where mmpretrain downloads the official archive if nothing is there.
+
+Schedule: ``configs/_base_/schedules/cifar-lt_sgd-coslr-short.py`` (one warm-up epoch, then
+cosine), as ``benchmarks/cifar10_lt_accuracy.py`` trains.
 """
 import argparse
 import json
@@ -22,6 +25,7 @@ from mmengine.runner import Runner
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs/cifar_lt/resnet32-causalnorm-tde_1xb256-200e_cifar10-lt-if100.py')
+SCHEDULE = osp.join(REPO, 'configs/_base_/schedules/cifar-lt_sgd-coslr-short.py')
 HOW_TO_PROVIDE = """\
 No CIFAR-10 found, and it could not be downloaded. Provide it in one of these ways:
   * the official python archive: put cifar-10-batches-py/ (from cifar-10-python.tar.gz,
@@ -30,12 +34,14 @@ No CIFAR-10 found, and it could not be downloaded. Provide it in one of these wa
     DIR/test/<class>/*.jpg with the 10 class folders named so that sorted order is
     airplane ... truck;
 then run, from a checkout:  MMTDE_DATA_DIR=DIR bash tools/demo.sh   (or this script with
---data-dir DIR)"""
+--data-root DIR)"""
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--data-dir', default=os.environ.get('MMTDE_DATA_DIR'))
+    parser.add_argument('--data-root', '--data-dir', dest='data_root',
+                        default=os.environ.get('MMTDE_DATA_DIR'),
+                        help='folder with CIFAR-10 (default: $MMTDE_DATA_DIR)')
     parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs/demo_cifar10_lt'))
     parser.add_argument('--epochs', type=int, default=6,
                         help='CPU schedule: epochs of cosine lr from 0.1 (default 6)')
@@ -45,33 +51,32 @@ def parse_args():
     return parser.parse_args()
 
 
-def find_data(data_dir, work_dir):
-    """Return ('folder', root) or ('official', root)."""
-    candidates = [data_dir] if data_dir else [osp.join(REPO, 'data', 'cifar10')]
-    for root in candidates:
-        if not root or not osp.isdir(root):
-            continue
-        if osp.isdir(osp.join(root, 'cifar-10-batches-py')):
-            return 'official', root
-        if osp.isdir(osp.join(root, 'train', 'airplane')):
-            return 'folder', root
-        archive = osp.join(root, 'cifar10-jpeg.tar.gz')
-        if osp.isfile(archive):
-            target = osp.join(osp.dirname(work_dir), 'cifar10-jpeg')
-            if not osp.isdir(osp.join(target, 'train', 'airplane')):
-                print(f'[demo] extracting {archive} -> {target} (once)')
-                os.makedirs(target, exist_ok=True)
-                with tarfile.open(archive) as tar:
-                    tar.extractall(target, filter='data')
-            inner = [osp.join(target, d) for d in ('', 'cifar10-jpeg', 'cifar10')]
-            for path in inner:
-                if osp.isdir(osp.join(path, 'train', 'airplane')):
-                    return 'folder', path
-    if data_dir:  # named on purpose: never fall back to a 170 MB download behind its back
+def find_data(data_root, work_dir):
+    """Return ('folder', root) or ('official', root); a tarball is extracted once."""
+    from mmtde.datagen.cifar10 import find_source
+    try:
+        kind, path = find_source(data_root or osp.join(REPO, 'data', 'cifar10'))
+    except FileNotFoundError:
+        kind = path = None
+    if kind in ('official', 'folder'):
+        return kind, path
+    if kind == 'npz':  # CIFAR10LT reads the decoded copy (the official pickles first)
+        return 'official', osp.dirname(path)
+    if kind == 'tarball':
+        target = osp.join(osp.dirname(work_dir), 'cifar10-jpeg')
+        if not osp.isdir(osp.join(target, 'train', 'airplane')):
+            print(f'[demo] extracting {path} -> {target} (once)')
+            os.makedirs(target, exist_ok=True)
+            with tarfile.open(path) as tar:
+                tar.extractall(target, filter='data')
+        for inner in (osp.join(target, d) for d in ('', 'cifar10-jpeg', 'cifar10')):
+            if osp.isdir(osp.join(inner, 'train', 'airplane')):
+                return 'folder', inner
+    if data_root:  # named on purpose: never fall back to a 170 MB download behind its back
         raise SystemExit(
-            f'[demo] --data-dir / MMTDE_DATA_DIR={data_dir!r} holds no CIFAR-10: expected '
-            f'cifar-10-batches-py/, train/<class>/*.jpg + test/<class>/*.jpg, or '
-            f'cifar10-jpeg.tar.gz there. Fix the path, or unset it to download the official '
+            f'[demo] --data-root / MMTDE_DATA_DIR={data_root!r} holds no CIFAR-10 the demo '
+            f'reads: expected cifar-10-batches-py/, train/<class>/*.jpg + test/<class>/*.jpg, '
+            f'or cifar10-jpeg.tar.gz there. Fix the path, or unset it to download the official '
             f'archive into {osp.join(REPO, "data", "cifar10")}')
     return 'official', osp.join(REPO, 'data', 'cifar10')  # mmpretrain will try to download
 
@@ -96,13 +101,8 @@ def build_cfg(args, kind, root):
     cfg.train_cfg = dict(by_epoch=True, max_epochs=args.epochs, val_interval=args.epochs + 1)
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     cfg.optim_wrapper.optimizer.lr = 0.1 * args.batch_size / 128
-    warmup = 1 if args.epochs > 1 else 0  # one warm-up epoch from lr/3, then cosine to 0
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=1 / 3, by_epoch=True, begin=0, end=warmup,
-             convert_to_iter_based=True),
-        dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup, end=args.epochs, eta_min=0,
-             convert_to_iter_based=True)
-    ][1 - warmup:]
+    warmup, cosine = Config.fromfile(SCHEDULE).param_scheduler  # one epoch: no warm-up
+    cfg.param_scheduler = [warmup, cosine] if args.epochs > 1 else [dict(cosine, begin=0)]
     cfg.default_hooks.logger.interval = 20
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=args.epochs,
                                         backend_args=dict(backend='atomic_local'))
@@ -126,7 +126,7 @@ def main():
         sweep_alpha,
     )
 
-    kind, root = find_data(args.data_dir, args.work_dir)
+    kind, root = find_data(args.data_root, args.work_dir)
     print(f'[demo] CIFAR-10 ({kind}) at {root}')
     cfg = build_cfg(args, kind, root)
     runner = Runner.from_cfg(cfg)

@@ -15,8 +15,11 @@ def test_help_names_the_flags(capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(['--help'])
     out = capsys.readouterr().out
-    for flag in ('--full', '--data-dir', '--imbalance-factors', '--heldout-per-class'):
+    for flag in ('--full', '--data-root', '--data-dir', '--work-dir', '--out',
+                 '--imbalance-factors', '--heldout-per-class'):
         assert flag in out
+    # --data-dir stays an alias of --data-root, for old commands
+    assert bench.parse_args(['--data-dir', 'x']).data_root == 'x'
 
 
 def test_micro_run_writes_table_json_and_pictures(tmp_path):
@@ -24,7 +27,7 @@ def test_micro_run_writes_table_json_and_pictures(tmp_path):
     data.mkdir()
     write_npz(data / 'cifar10-uint8.npz', per_class_train=20, per_class_test=3)
     work = tmp_path / 'work'
-    bench.main(['--data-dir', str(data), '--work-dir', str(work), '--imbalance-factors', '4',
+    bench.main(['--data-root', str(data), '--work-dir', str(work), '--imbalance-factors', '4',
                 '--epochs', '1', '--batch-size', '32', '--heldout-per-class', '4',
                 '--alphas', '0', '1', '0.5', '--threads', '1'])
     with open(work / 'results.json') as f:
@@ -62,6 +65,23 @@ def test_micro_run_writes_table_json_and_pictures(tmp_path):
     assert os.path.getmtime(caches[0]) > stamps[0]  # other epochs: trained again
     with open(work / 'results.json') as f:
         assert json.load(f)['results']['4']['epochs']['causalnorm'] == 2
+
+
+@pytest.mark.parametrize('epochs', [1, 2, 8])
+def test_the_short_schedule_comes_from_its_config(tmp_path, epochs):
+    """One warm-up epoch from lr/3, then cosine to 0 at the last epoch (mmengine's default
+    end); a single epoch is all cosine."""
+    args = bench.parse_args(['--epochs', str(epochs)])
+    cfg = bench.build_cfg(args, 'causalnorm', '100', str(tmp_path / 'x.npz'), str(tmp_path))
+    assert cfg.train_cfg.max_epochs == epochs
+    expected = [dict(type='LinearLR', start_factor=1 / 3, by_epoch=True, begin=0, end=1,
+                     convert_to_iter_based=True),
+                dict(type='CosineAnnealingLR', by_epoch=True, begin=1, eta_min=0,
+                     convert_to_iter_based=True)]
+    if epochs == 1:
+        expected = [dict(expected[1], begin=0)]
+    assert [dict(s) for s in cfg.param_scheduler] == expected
+    assert cfg.optim_wrapper.optimizer.lr == 0.1 and cfg.train_dataloader.batch_size == 128
 
 
 @pytest.mark.parametrize('precision, wrapper', [('fp32', 'OptimWrapper'),
