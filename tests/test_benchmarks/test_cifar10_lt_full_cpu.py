@@ -1,7 +1,7 @@
 # Copyright (c) mmtde contributors. All rights reserved.
-"""benchmarks/cifar10_lt_full_cpu.sh end to end on a tiny CIFAR-10 copy: train with
-tools/train.py (and resume, at the asked training seed), the last and the best epoch, sweep,
-test, publish; and its argument errors."""
+"""benchmarks/cifar10_lt_full.sh (through its alias cifar10_lt_full_cpu.sh) end to end on a
+tiny CIFAR-10 copy: train with tools/train.py (and resume, at the asked training seed), the last
+and the best epoch, sweep, test, publish; and its argument errors."""
 import json
 import os
 import os.path as osp
@@ -12,13 +12,15 @@ import numpy as np
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SCRIPT = osp.join(REPO, 'benchmarks', 'cifar10_lt_full_cpu.sh')
+SCRIPT = osp.join(REPO, 'benchmarks', 'cifar10_lt_full.sh')
+CPU_ALIAS = osp.join(REPO, 'benchmarks', 'cifar10_lt_full_cpu.sh')
 
 
-def _run(env, tmp_path):
+def _run(env, tmp_path, script=CPU_ALIAS, args=()):
     env = dict(os.environ, PY=sys.executable, MMTDE_CACHE=str(tmp_path / 'c'),
                OMP_NUM_THREADS='1', **env)
-    return subprocess.run(['bash', SCRIPT], env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(['bash', script, *args], env=env, capture_output=True, text=True,
+                          timeout=900)
 
 
 @pytest.mark.parametrize('env, match', [
@@ -34,6 +36,26 @@ def test_bad_settings_name_the_value_and_the_fix(env, match, tmp_path):
     out = _run(env, tmp_path)
     assert out.returncode == 2 and match in out.stderr
     assert not (tmp_path / 'w').exists()
+
+
+@pytest.mark.parametrize('env, args, match', [
+    (dict(DEVICE='tpu'), (), 'DEVICE=tpu: use cpu or cuda'),
+    ({}, ('--device', 'tpu'), 'DEVICE=tpu: use cpu or cuda'),
+    ({}, ('--precision', 'fp16'), 'PRECISION=fp16: use bf16 or fp32'),
+    ({}, ('--epochs', '3'), '--epochs: the options are --device cpu|cuda and --precision'),
+    (dict(DATA_ROOT='/nonexistent/cifar'), (), "DATA_ROOT='/nonexistent/cifar' does not exist"),
+])
+def test_the_entry_point_takes_device_and_precision(env, args, match, tmp_path):
+    env = dict(dict(DATA_ROOT=str(tmp_path), WORK=str(tmp_path / 'w')), **env)
+    out = _run(env, tmp_path, SCRIPT, args)
+    assert out.returncode == 2 and match in out.stderr
+    assert not (tmp_path / 'w').exists()
+
+
+def test_cuda_without_a_gpu_is_refused(tmp_path):
+    out = _run(dict(DATA_ROOT=str(tmp_path), WORK=str(tmp_path / 'w'), CUDA_VISIBLE_DEVICES=''),
+               tmp_path, SCRIPT, ('--device', 'cuda'))
+    assert out.returncode == 2 and 'DEVICE=cuda: torch sees no GPU here' in out.stderr
 
 
 def test_the_full_run_on_a_tiny_copy(tmp_path):

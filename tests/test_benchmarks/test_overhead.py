@@ -27,6 +27,7 @@ def test_head_case_runs_and_reports_ratios(tmp_path):
     assert out.read_text().count('cls-x50head') >= 3
 
 
-def test_gpu_script_parses():
-    subprocess.run(['bash', '-n', 'benchmarks/gpu_cifar10_lt_full.sh'], check=True,
-                   cwd=overhead.REPO)
+@pytest.mark.parametrize('script', ['cifar10_lt_full.sh', 'gpu_cifar10_lt_full.sh',
+                                    'cifar10_lt_full_cpu.sh'])
+def test_the_200_epoch_scripts_parse(script):
+    subprocess.run(['bash', '-n', f'benchmarks/{script}'], check=True, cwd=overhead.REPO)
