@@ -162,7 +162,7 @@ def test_tiny_set_reads_as_lvis_and_as_emoji_lvis_dataset(tiny_set):
     pytest.importorskip('mmdet')
     import mmtde.det  # noqa: F401
     from mmtde.det.datasets import EmojiLVISDataset
-    from mmtde.evaluation.lvis_compat import check_lvis_categories
+    from mmtde.evaluation.lvis.annotation_checks import check_lvis_categories
     val = _load(tiny_set['val_ann'])
     check_lvis_categories(val['categories'], tiny_set['val_ann'])
     ds = EmojiLVISDataset(num_classes=6, data_root=tiny_set['data_root'],

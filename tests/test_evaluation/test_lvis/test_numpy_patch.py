@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from lvis import LVIS, LVISEval, LVISResults
 
-from mmtde.evaluation.lvis_compat import check_lvis_categories, patch_lvis_numpy
+from mmtde.evaluation.lvis.numpy_patch import patch_lvis_numpy
 from mmtde.testing import make_tiny_lvis
 
 NUMPY_WITHOUT_ALIASES = tuple(int(v) for v in np.__version__.split('.')[:2]) >= (1, 24)
@@ -90,12 +90,3 @@ def test_missing_detection_gives_hand_checked_ap(val_ann):
     assert results['APr'] == pytest.approx((half + 1) / 2)
     assert results['APc'] == pytest.approx(1.0) and results['APf'] == pytest.approx(1.0)
     assert results['AP'] == pytest.approx((half + 5) / 6)
-
-
-def test_check_lvis_categories():
-    check_lvis_categories(CATEGORIES)
-    with pytest.raises(ValueError, match=r'1 of 9 categories in x\.json .*ids \[4\]'):
-        check_lvis_categories([dict(c, frequency='common') if c['id'] == 4 else c
-                               for c in CATEGORIES], 'x.json')
-    with pytest.raises(ValueError, match='no categories'):
-        check_lvis_categories([])

@@ -10,8 +10,8 @@ from mmdet.evaluation import LVISMetric
 from mmengine.logging import MMLogger
 
 from lvis_eval_cases import copy_samples, lvis_api, mmdet_results, per_class_json
-from mmtde.det import StrictLVISMetric
-from mmtde.evaluation.lvis_compat import patch_lvis_numpy
+from mmtde.evaluation.lvis.numpy_patch import patch_lvis_numpy
+from mmtde.evaluation.lvis.strict_lvis_metric import StrictLVISMetric
 
 KEYS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr', 'APc', 'APf')
 NEEDS_FASTER = pytest.mark.skipif(importlib.util.find_spec('faster_coco_eval') is None,

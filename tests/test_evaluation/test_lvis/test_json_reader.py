@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from mmtde.evaluation.lvis_json import read_lvis_json, training_image_counts
+from mmtde.evaluation.lvis.json_reader import read_lvis_json, training_image_counts
 
 DATA = {
     'info': {'description': 'a "quoted" {brace} [bracket], not an "annotations": key'},

@@ -9,7 +9,7 @@ import torch
 from lvis import LVIS, LVISEval, LVISResults
 from mmdet.structures.mask import encode_mask_results
 
-from mmtde.evaluation.lvis_compat import patch_lvis_numpy
+from mmtde.evaluation.lvis.numpy_patch import patch_lvis_numpy
 
 
 def noisy_predictions(ann_file, seed=0, crowded_image_dets=350):

@@ -4,7 +4,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from mmtde.evaluation.lvis_selection import top_per_category, top_per_image
+from mmtde.evaluation.lvis.detection_caps import top_per_category, top_per_image
 
 
 def scores_with_ties(rng, n):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lvis_eval_cases import copy_samples, fixed_ap_reference, mmdet_results, per_class_json
-from mmtde.det import StrictLVISMetric
+from mmtde.evaluation.lvis.strict_lvis_metric import StrictLVISMetric
 
 RARE, FREQUENT = 1, 2  # category ids; labels 0 and 1
 A_BOX = [10.0, 10.0, 40.0, 40.0]  # x, y, w, h of the one rare object

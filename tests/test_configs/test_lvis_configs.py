@@ -9,13 +9,21 @@ import yaml
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from mmtde.functional import MovingAverageFeature
+from mmtde_test_utils import REPO
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO, 'configs', 'lvis')
 CONFIGS = sorted(osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, '*.py')))
 TDE_CONFIGS = [c for c in CONFIGS if 'tde' in c]
+
+
+@pytest.fixture(autouse=True)
+def mmdet_scope():
+    """Build in mmdet's registries, not in those of the scope an earlier test left."""
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        yield
 
 
 def load(name):
