@@ -1,5 +1,6 @@
 # Copyright (c) mmtde contributors. All rights reserved.
 """EMAFeatureHook on a real mmengine Runner with a toy model that owns a moving average."""
+import contextlib
 from types import SimpleNamespace
 
 import pytest
@@ -45,28 +46,23 @@ def make_runner(tmp_path, model, hook, lr=0.1, schedule=None, epochs=3):
         randomness=dict(seed=0))
 
 
-def test_constant_policy_keeps_the_heads_mu(tmp_path):
+@pytest.mark.parametrize('kwargs, mu', [
+    (dict(), 0.5),  # the constant policy keeps the head's own mu
+    (dict(mu=0.9), 0.9),  # deprecated: set every epoch, with a warning
+])
+def test_constant_mu(tmp_path, kwargs, mu):
     model = ToyTDEModel()
-    runner = make_runner(tmp_path, model, dict(type='EMAFeatureHook'))
+    deprecated = pytest.warns(FutureWarning, match=r'EMAFeatureHook\(mu=0.9\) is deprecated: .* '
+                              r'Set model.head.mu=0.9 \(CausalNormHead\) or mu=0.9 in each '
+                              r'CausalNormShared2FCBBoxHead')
+    with deprecated if kwargs else contextlib.nullcontext():
+        hook = EMAFeatureHook(**kwargs)
+    runner = make_runner(tmp_path, model, hook)
     runner.train()
-    assert model.mus == [0.5] * 6
+    assert model.mus == [mu] * 6
     assert int(model.feat_ema.num_updates) == 6
-    assert runner.message_hub.get_scalar('train/tde_mu').current() == 0.5
+    assert runner.message_hub.get_scalar('train/tde_mu').current() == mu
     # after the first update every epoch has cos statistics, logged with the alpha rule
-    mean_cos = runner.message_hub.get_scalar('train/tde_mean_cos').current()
-    assert 0 < mean_cos <= 1
-
-
-def test_deprecated_hook_mu_is_still_set_every_epoch(tmp_path):
-    model = ToyTDEModel()
-    with pytest.warns(FutureWarning, match=r'EMAFeatureHook\(mu=0.9\) is deprecated: .* Set '
-                      r'model.head.mu=0.9 \(CausalNormHead\) or mu=0.9 in each '
-                      r'CausalNormShared2FCBBoxHead'):
-        runner = make_runner(tmp_path, model, dict(type='EMAFeatureHook', mu=0.9))
-    runner.train()
-    assert model.mus == [0.9] * 6
-    assert int(model.feat_ema.num_updates) == 6
-    assert runner.message_hub.get_scalar('train/tde_mu').current() == 0.9
     mean_cos = runner.message_hub.get_scalar('train/tde_mean_cos').current()
     assert 0 < mean_cos <= 1
 
