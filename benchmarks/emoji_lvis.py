@@ -212,7 +212,7 @@ def score(method: str, seed: int, work_dir: str, split: str, alpha: Optional[flo
         return cached
     from mmengine.runner import Runner
 
-    from mmtde.utils.setup_env import prepare_cfg
+    from mmtde.utils.prepare_config import prepare_cfg
     cfg = _model_cfg(method, cfg_options)
     ckpt = checkpoint or _last_checkpoint(work_dir)
     ann = osp.join(data_root, 'annotations', f'lvis_v1_{split}.json')
@@ -282,7 +282,7 @@ def _model_cfg(method: str, cfg_options: List[str]):
     from mmengine.registry import init_default_scope
 
     import mmtde.det  # noqa: F401  registers the heads
-    from mmtde.utils.setup_env import load_config
+    from mmtde.utils.prepare_config import load_config
     cfg = load_config(osp.join(CONFIGS, METHODS[method][0]))
     options = argparse.Namespace(options=None)
     DictAction(option_strings=[], dest='options')(None, options, cfg_options)

@@ -7,12 +7,10 @@ _base_ = ['./mask-rcnn_r18-c32_fpn_800i_emoji-lvis.py']
 model = dict(
     roi_head=dict(
         bbox_head=dict(
+            # the head's defaults are the paper's LVIS settings: K 2 heads of the 256-d RoI
+            # feature, tau 16, gamma 1/32, mu 0.9998 (momentum of the moving-average feature d)
             type='CausalNormShared2FCBBoxHead',
-            num_head=2,  # K: the 256-d RoI feature is split into K normalised heads
-            tau=16.0,  # temperature of the normalised logits
-            gamma=1 / 32,  # weight normalisation w / (|w| + gamma)
             alpha=1.5,  # TDE strength at test time (paper, LVIS); 0 gives De-confound
             use_tde=True)))  # test-time switch, False is the same as alpha=0
 
-# mu: momentum of the moving-average feature d (paper, LVIS)
-custom_hooks = [dict(type='EMAFeatureHook', mu=0.9998)]
+custom_hooks = [dict(type='EMAFeatureHook')]  # updates d and logs cos(x, d)
