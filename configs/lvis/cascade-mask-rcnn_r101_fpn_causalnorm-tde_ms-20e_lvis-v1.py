@@ -11,11 +11,10 @@ model = dict(
         bbox_head=[
             dict(
                 type='CausalNormShared2FCBBoxHead',
-                num_head=2,  # K: the 1024-d RoI feature is split into K normalised heads
-                tau=16.0,  # temperature of the normalised logits
-                gamma=1 / 32,  # weight normalisation w / (|w| + gamma)
+                # num_head, tau and gamma: the head's defaults, the paper's (2, 16, 1/32)
                 alpha=1.5,  # TDE strength at test time (paper, LVIS); 0 gives De-confound
                 use_tde=True,  # test-time switch, False is the same as alpha=0
+                mu=0.9998,  # momentum of this stage's d (d <- mu d + mean(x)), paper, LVIS v1
                 in_channels=256,
                 fc_out_channels=1024,
                 roi_feat_size=7,
@@ -31,5 +30,5 @@ model = dict(
                          [0.033, 0.033, 0.067, 0.067]]
         ]))
 
-# mu: momentum of the moving-average feature d, set on every stage's d each epoch.
-custom_hooks = [dict(type='EMAFeatureHook', mu=0.9998)]
+# logs each epoch's mu and, after it, every stage's mean cos(x, d) with the alpha it suggests
+custom_hooks = [dict(type='EMAFeatureHook')]

@@ -10,11 +10,10 @@ model = dict(
     roi_head=dict(
         bbox_head=dict(
             type='CausalNormShared2FCBBoxHead',
-            num_head=2,  # K: the 1024-d RoI feature is split into K normalised heads
-            tau=16.0,  # temperature of the normalised logits
-            gamma=1 / 32,  # weight normalisation w / (|w| + gamma)
+            # num_head, tau and gamma: the head's defaults, the paper's (2, 16, 1/32)
             alpha=1.5,  # TDE strength at test time (paper, LVIS); 0 gives De-confound
-            use_tde=True)))  # test-time switch, False is the same as alpha=0
+            use_tde=True,  # test-time switch, False is the same as alpha=0
+            mu=0.9998)))  # momentum of d (d <- mu d + mean(x)), paper, LVIS v1
 
-# mu: momentum of the moving-average feature d, set on the head every epoch.
-custom_hooks = [dict(type='EMAFeatureHook', mu=0.9998)]
+# logs each epoch's mu and, after it, the mean cos(x, d) with the alpha it suggests
+custom_hooks = [dict(type='EMAFeatureHook')]

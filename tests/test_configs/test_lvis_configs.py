@@ -63,9 +63,9 @@ def test_lvis_settings(name):
     assert 'mmtde.det' in cfg.custom_imports.imports
     if name in TDE_CONFIGS:
         assert {h.type for h in bbox_heads(cfg)} == {'CausalNormShared2FCBBoxHead'}
-        assert {(h.alpha, h.num_head, h.tau, h.gamma) for h in bbox_heads(cfg)} == \
-            {(1.5, 2, 16.0, 1 / 32)}
-        assert cfg.custom_hooks == [dict(type='EMAFeatureHook', mu=0.9998)]
+        # mu is the head's (paper, LVIS v1); the hook only logs it and cos(x, d)
+        assert {(h.alpha, h.mu) for h in bbox_heads(cfg)} == {(1.5, 0.9998)}
+        assert cfg.custom_hooks == [dict(type='EMAFeatureHook')]
     if name.startswith('cascade') and name in TDE_CONFIGS:
         assert cfg.model.roi_head.type == 'TDECascadeRoIHead'
     if name.startswith('htc') and name in TDE_CONFIGS:
@@ -117,6 +117,12 @@ def test_build_and_tiny_forward(name):
     num_classes = bbox_heads(cfg)[0].num_classes
     features = [m for m in model.modules() if isinstance(m, MovingAverageFeature)]
     assert len(features) == (len(bbox_heads(cfg)) if name in TDE_CONFIGS else 0)
+    stages = model.roi_head.bbox_head
+    for stage in (stages if isinstance(stages, torch.nn.ModuleList) else [stages]):
+        if name in TDE_CONFIGS:  # the paper's K, tau, gamma (the head's defaults), alpha and mu
+            fc = stage.fc_cls
+            assert (fc.num_head, fc.tau, fc.gamma, fc.alpha, fc.use_tde, fc.feat_ema.mu) == \
+                (2, 16.0, 1 / 32, 1.5, True, 0.9998)
 
     torch.manual_seed(0)
     packed = demo_mm_inputs(2, [(3, 64, 64)] * 2, num_items=[2, 3], num_classes=num_classes,

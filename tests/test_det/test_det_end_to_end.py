@@ -118,7 +118,8 @@ def test_two_processes_end_with_the_d_of_one_process(env, tmp_path):
         f'_base_ = [{TINY_CFG!r}]\n'
         "custom_imports = dict(imports=['mmtde.det', 'tde_state_dump_hook'],\n"
         '                      allow_failed_imports=False)\n'
-        "custom_hooks = [dict(type='EMAFeatureHook', mu=0.9998), dict(type='DumpTDEStateHook')]\n"
+        'model = dict(roi_head=dict(bbox_head=dict(mu=0.9998)))\n'
+        "custom_hooks = [dict(type='EMAFeatureHook'), dict(type='DumpTDEStateHook')]\n"
         'optim_wrapper = dict(optimizer=dict(lr=0.0))\n')
     one, two = tmp_path / 'one', tmp_path / 'two'
     run([sys.executable, 'tools/train.py', str(cfg), '--work-dir', str(one), '--no-validate'],

@@ -53,7 +53,9 @@ def test_htc_config_is_the_authors_recipe():
     assert cfg.train_dataloader.dataset.type == 'LVISV1Dataset'
     assert cfg.train_dataloader.sampler.type == 'DefaultSampler'
     assert [h.num_classes for h in model.roi_head.mask_head] == [1203] * 3
-    assert cfg.custom_hooks == [dict(type='EMAFeatureHook', mu=0.9998)]
+    # the authors' mu (their convfc_bbox_head.py) on every stage; the hook only logs
+    assert [h.mu for h in model.roi_head.bbox_head] == [0.9998] * 3
+    assert cfg.custom_hooks == [dict(type='EMAFeatureHook')]
 
 
 def shrink(cfg, data_root, work_dir):
@@ -105,6 +107,7 @@ def test_tiny_htc_trains_one_d_per_stage(trained_htc):
     assert len(features) == 3
     for feature in features:
         assert int(feature.num_updates) == 4  # 8 images, 2 a step, foreground in every step
+        assert feature.mu == 0.9998  # the stage's own, which the bare hook left alone
         assert feature.d.dtype == torch.float32 and torch.isfinite(feature.d).all()
         assert feature.d.norm() > 0
     assert not torch.allclose(features[0].d, features[1].d)

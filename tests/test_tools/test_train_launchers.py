@@ -111,8 +111,8 @@ def test_dist_train_two_cpu_ranks_match_one_process(tiny_folder, tmp_path):
     dist_cfg = tmp_path / 'dist.py'
     dist_cfg.write_text(tiny_cls_cfg_text(tiny_folder, extra=common + (
         'train_dataloader.update(batch_size=2)\n'
-        "custom_hooks = [dict(type='EMAFeatureHook', mu=0.9), "
-        "dict(type='DumpMovingAverageHook')]\n"
+        "model['head']['mu'] = 0.9\n"
+        "custom_hooks = [dict(type='EMAFeatureHook'), dict(type='DumpMovingAverageHook')]\n"
         "custom_imports = dict(imports=['mmtde.cls', 'dump_d_hook'], "
         'allow_failed_imports=False)\n')))
     shutil.copy(osp.join(osp.dirname(__file__), 'dump_d_hook.py'), tmp_path)
