@@ -35,8 +35,10 @@ def parse_args():
     parser.add_argument('--out', required=True, help='the new checkpoint (must differ)')
     parser.add_argument('--epochs', type=int, default=1, help='passes over the data')
     parser.add_argument('--mu', type=float,
-                        help='momentum (default: the config\'s EMAFeatureHook mu, else the '
-                        'heads\' own)')
+                        help='momentum of d (default: each head\'s mu, as the config and '
+                        '--cfg-options set it; a config whose EMAFeatureHook still sets the '
+                        'deprecated mu gets that one, as its training did; '
+                        'mu_policy=\'lr\' is not replayed: the heads\' mu is used)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
@@ -120,7 +122,8 @@ def main():
     check_weights_present(model, checkpoint, args.checkpoint, args.config)
     before = copy.deepcopy(model.state_dict())
     loader = Runner.build_dataloader(cfg.train_dataloader)
-    if args.mu is None:  # the hook's constant mu if the config has one, else the heads' own
+    if args.mu is None:  # a deprecated EMAFeatureHook(mu=...) overrode the heads' mu in
+        # training, so it does here too; otherwise each head keeps the mu it was built with
         for hook in cfg.get('custom_hooks', []):
             if hook.get('type') == 'EMAFeatureHook' and hook.get('mu') is not None:
                 args.mu = hook['mu']
