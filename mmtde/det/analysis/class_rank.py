@@ -44,13 +44,13 @@ def alpha_variants(bbox_head, alphas: Optional[Sequence[float]]) -> Dict[str, Ca
     """Name -> context manager factory, one per scored setting of the classifier: the
     configured one, or each TDE ``alpha`` of a causal-norm head."""
     fc_cls = bbox_head.fc_cls
-    if not hasattr(fc_cls, 'test_alpha'):
+    if not hasattr(fc_cls, 'effective_alpha'):
         if alphas:
             raise ValueError(f'--alphas applies to causal-norm (TDE) bbox heads; '
                              f'{type(bbox_head).__name__} has none')
         return {type(bbox_head).__name__: contextlib.nullcontext}
     if not alphas:
-        return {f'alpha {fc_cls.test_alpha():g} (config)': contextlib.nullcontext}
+        return {f'alpha {fc_cls.effective_alpha():g} (config)': contextlib.nullcontext}
 
     def at(alpha: float) -> Callable:
         @contextlib.contextmanager
