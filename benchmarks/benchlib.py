@@ -159,14 +159,13 @@ def machine() -> str:
 
 
 def lvis_ap_keys() -> Tuple[str, ...]:
-    """LVIS's summary keys AP ... APf: the ``SUMMARY_KEYS`` of ``StrictLVISMetric``'s module.
+    """LVIS's summary keys AP ... APf: ``StrictLVISMetric``'s own ``SUMMARY_KEYS``.
 
-    Imports mmdet: a worker that measures memory calls it after measuring.
+    Imports mmdet (through :mod:`mmtde.evaluation.lvis.metric_settings`): a worker that
+    measures memory calls it after measuring.
     """
-    import importlib
-
-    from mmtde.det import StrictLVISMetric
-    return importlib.import_module(StrictLVISMetric.__module__).SUMMARY_KEYS
+    from mmtde.evaluation.lvis.metric_settings import SUMMARY_KEYS
+    return SUMMARY_KEYS
 
 
 def add_categories_argument(parser: argparse.ArgumentParser) -> None:

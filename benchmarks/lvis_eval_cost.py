@@ -15,7 +15,7 @@ reporting its wall time (split into loading and evaluating) and its peak residen
 memory (``ru_maxrss``) together with the memory it had before evaluating (imports done):
 
 * ``lvis-api``: ``LVIS`` + ``LVISResults(max_dets=300)`` + ``LVISEval`` (lvis 0.5.3 with
-  :func:`mmtde.evaluation.lvis_compat.patch_lvis_numpy`), as mmdet calls it;
+  :func:`mmtde.evaluation.lvis.numpy_patch.patch_lvis_numpy`), as mmdet calls it;
 * ``mmdet``: mmdet's ``LVISMetric`` end to end (``process`` of every image's
   ``pred_instances``, then ``compute_metrics``: json dump, ``LVISResults``, ``LVISEval``);
 * ``faster-coco-eval``: ``COCOeval_faster(..., lvis_style=True)`` with ``maxDets=[300]``
@@ -81,7 +81,7 @@ def run_worker(name, gt_file, dt_file):
     if name in ('lvis-api', 'mmdet'):
         import lvis  # noqa: F401
 
-        from mmtde.evaluation.lvis_compat import patch_lvis_numpy
+        from mmtde.evaluation.lvis.numpy_patch import patch_lvis_numpy
         patch_lvis_numpy()
     if name == 'mmdet':
         import torch

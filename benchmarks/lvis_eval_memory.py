@@ -177,7 +177,7 @@ def run_worker(args):
 def _evaluate(args):
     import torch
 
-    from mmtde.evaluation.lvis_compat import patch_lvis_numpy
+    from mmtde.evaluation.lvis.numpy_patch import patch_lvis_numpy
     patch_lvis_numpy()
     gt_file = osp.join(args.set_dir, 'lvis_v1_val_synthetic.json')
     if args.world_size > 1:
