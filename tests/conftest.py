@@ -1,11 +1,13 @@
 # Copyright (c) mmtde contributors. All rights reserved.
-"""Shared fixtures: a tiny long-tailed image folder and tiny configs that inherit ours."""
+"""Shared fixtures: a tiny long-tailed image folder, tiny configs that inherit ours, the LVIS v1
+category list and a tiny LVIS v1 generated from it (detection and LVIS evaluation tests)."""
 import os
+import os.path as osp
 
 import numpy as np
 import pytest
 
-from mmtde_test_utils import TINY_CLASSES, tiny_cls_cfg_text
+from mmtde_test_utils import TINY_CLASSES, shared_data_dir, tiny_cls_cfg_text
 
 
 @pytest.fixture(scope='session')
@@ -29,3 +31,26 @@ def tiny_cls_cfg(tiny_folder, tmp_path):
     path = tmp_path / 'tiny_cls.py'
     path.write_text(tiny_cls_cfg_text(tiny_folder))
     return str(path)
+
+
+def lvis_categories_path() -> str:
+    """The LVIS v1 category list: $MMTDE_LVIS_CATEGORIES, $MMTDE_DATA_DIR or ../shared/data."""
+    from mmtde.testing.tiny_lvis import CATEGORIES_ENV
+    path = os.environ.get(CATEGORIES_ENV) or osp.join(
+        shared_data_dir(), 'lvis_v1_categories.json')
+    if not osp.isfile(path):
+        pytest.skip(f'no LVIS v1 category list at {path}; set {CATEGORIES_ENV}')
+    return path
+
+
+@pytest.fixture(scope='session')
+def lvis_categories():
+    """Path of the LVIS v1 category list (the test is skipped without one)."""
+    return lvis_categories_path()
+
+
+@pytest.fixture(scope='session')
+def tiny_lvis(tmp_path_factory, lvis_categories):
+    """A generated tiny LVIS v1 (8 train / 4 val images of 64 px), shared by the session."""
+    from mmtde.testing.tiny_lvis import make_tiny_lvis
+    return make_tiny_lvis(str(tmp_path_factory.mktemp('tiny_lvis')), lvis_categories)

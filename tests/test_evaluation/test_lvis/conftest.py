@@ -1,13 +1,9 @@
 # Copyright (c) mmtde contributors. All rights reserved.
+"""LVIS evaluation cases; ``lvis_categories`` and ``tiny_lvis`` are tests/conftest.py's."""
 import pytest
-from test_det import conftest as det_conftest
 
 from lvis_eval_cases import noisy_predictions
 from mmtde.testing.tiny_lvis import make_tiny_lvis
-
-# The detection tests' fixtures on the LVIS v1 category list (skipped without one).
-lvis_categories = det_conftest.lvis_categories
-tiny_lvis = det_conftest.tiny_lvis
 
 
 @pytest.fixture(scope='session')
