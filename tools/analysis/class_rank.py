@@ -27,11 +27,9 @@ import os.path as osp
 
 import torch
 from mmengine.config import DictAction
-from mmengine.registry import init_default_scope
 
-from mmtde.det.analysis import run_class_rank
+from mmtde.det.analysis import load_model_config, run_class_rank
 from mmtde.evaluation.class_rank import format_rank_table
-from mmtde.utils import load_config
 
 
 def parse_args(argv=None):
@@ -56,11 +54,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    import mmtde.det  # noqa: F401  registers the heads
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    cfg = load_model_config(args.config, args.cfg_options)
     try:
         result = run_class_rank(cfg, args.checkpoint, args.split, args.ann_file, args.alphas,
                                 args.train_ann_file, args.topk, args.device)

@@ -26,11 +26,9 @@ import os.path as osp
 
 import torch
 from mmengine.config import DictAction
-from mmengine.registry import init_default_scope
 
-from mmtde.det.analysis import format_gamma_table, run_gamma_sweep
+from mmtde.det.analysis import format_gamma_table, load_model_config, run_gamma_sweep
 from mmtde.evaluation.class_counts import COUNT_SOURCES, COUNT_TYPES
-from mmtde.utils import load_config
 
 
 def parse_args(argv=None):
@@ -59,11 +57,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    import mmtde.det  # noqa: F401  registers the heads and the metric
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    cfg = load_model_config(args.config, args.cfg_options)
     try:
         result = run_gamma_sweep(cfg, args.checkpoint, args.ann_file, args.gammas,
                                  args.train_ann_file, args.count, args.count_source,
