@@ -9,14 +9,19 @@ per-class mask AP. The causal-norm model is scored three times from one checkpoi
 paper's alpha = 1.5, De-confound (alpha = 0), and TDE at the alpha with the best box AP on the
 held-out split (training images, never the validation set; boxes only, for speed).
 
-A run that ends with no correct detection at all (AP 0 in every group: a training that
-diverged to background) is reported as collapsed, with the largest ``loss_cls`` its log shows,
-and left out of the mean and spread of its method (the table says how many seeds it holds).
+The LT design (``--design lt``) also scores Fixed AP, and the summary gives paired differences
+(TDE - De-confound, TDE - NorCal, ...) of per-class AP by frequency group with a 95 % bootstrap
+interval over seeds and classes. A run that ends with no correct detection at all (AP 0 in
+every group: a training that diverged to background) is reported as collapsed, with the
+largest ``loss_cls`` its log shows; it counts as a failure of its method (its zeros stay in the
+mean, the table gives the rate).
 
 Everything is resumable: a finished training (its last checkpoint) and every finished scoring
 (``eval_*.json``) is reused, an interrupted training resumes from its last checkpoint, and
-more seeds can be added later. Results: ``WORK_DIR/results.json`` (every figure),
-``results.md`` (mean and spread over seeds) and ``per_class_ap.png``.
+more seeds can be added later; a work dir or data folder made with other settings is refused.
+Results: ``WORK_DIR/results.json`` (every figure, the record a rerun resumes from), and in
+``--out`` (default the work dir) ``results.json``, ``results.md`` (mean and spread over seeds,
+paired differences), ``paired_differences.json`` and ``per_class_ap.png``.
 
 Usage::
 
@@ -34,8 +39,8 @@ import sys
 import time
 from typing import Dict, List, Optional, Tuple
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)  # this checkout's mmtde first
+import benchlib  # noqa: I001  (puts this checkout's mmtde first on sys.path)
+from benchlib import REPO
 
 CONFIGS = osp.join(REPO, 'configs', 'emoji_lvis')
 #: The two designs: the first (200 classes, compressed imbalance, trunk from scratch, 800
@@ -85,13 +90,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--design', default='800i', choices=list(DESIGNS),
                         help='800i: the first design; lt: LVIS-like imbalance, pretrained trunk')
-    parser.add_argument('--data-root', default=None,
-                        help='default: data/emoji_lvis (800i), data/emoji_lvis_lt (lt; one '
-                        'folder a seed below it)')
+    benchlib.add_common_args(
+        parser, work_dir_default=None, data_root_env=False,
+        data_root_help='the generated Emoji-LVIS sets, drawn there when missing (default: '
+        'data/emoji_lvis for 800i; data/emoji_lvis_lt for lt, one folder a seed below it); '
+        '--work-dir defaults to work_dirs/benchmarks/emoji_lvis[_lt]')
     parser.add_argument('--cifar10', default=os.environ.get('MMTDE_DATA_DIR'),
                         help='CIFAR-10 for the backgrounds when the data set is generated')
-    parser.add_argument('--work-dir', default=None,
-                        help='default: work_dirs/benchmarks/emoji_lvis[_lt]')
     parser.add_argument('--gate', action='store_true',
                         help='check the regime after the seed: softmax box APc >= 25 and '
                         'De-confound box APr >= 3 (train ce and causalnorm first)')
@@ -278,17 +283,8 @@ def _rows_of(method: str, norcal: bool = False) -> Tuple[str, ...]:
 def _model_cfg(method: str, cfg_options: List[str]):
     """The config of ``method`` with ``key=value`` options, mmdet's scope set: what the
     scoring and the analysis tools run."""
-    from mmengine.config import DictAction
-    from mmengine.registry import init_default_scope
-
-    import mmtde.det  # noqa: F401  registers the heads
-    from mmtde.utils.prepare_config import load_config
-    cfg = load_config(osp.join(CONFIGS, METHODS[method][0]))
-    options = argparse.Namespace(options=None)
-    DictAction(option_strings=[], dest='options')(None, options, cfg_options)
-    cfg.merge_from_dict(options.options or {})
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    return cfg
+    from mmtde.det.analysis import load_model_config
+    return load_model_config(osp.join(CONFIGS, METHODS[method][0]), cfg_options)
 
 
 def norcal_row(method: str, seed: int, work_dir: str, data_root: str, args) -> dict:
@@ -446,7 +442,9 @@ def diagnose(seed: int, args) -> dict:
     return result
 
 
-def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_dir: str):
+def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_dir: str) -> str:
+    """The results table and the paired differences (markdown, returned and printed); writes
+    ``paired_differences.json`` and ``per_class_ap.png`` to ``out_dir``."""
     import numpy as np
     names = [n for n in ('ce', 'ce_norcal', 'rfs', 'seesaw', 'eqlv2', 'deconfound',
                          'deconfound_norcal', 'tde', 'tde_heldout')
@@ -505,8 +503,6 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
                 else 'no class' for g in ('r', 'c', 'f', 'all')) + ' |')
         _write_json(osp.join(out_dir, 'paired_differences.json'),
                     {f'{a} - {b}': r for (a, b), r in paired.items()})
-    with open(osp.join(out_dir, 'results.md'), 'w', encoding='utf-8') as f:
-        f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines), flush=True)
 
     import matplotlib
@@ -540,6 +536,8 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(osp.join(out_dir, 'per_class_ap.png'), dpi=100)
+    plt.close(fig)
+    return '\n'.join(lines)
 
 
 SHORT = dict(ce='softmax CE', ce_norcal='CE + NorCal', rfs='RFS', seesaw='Seesaw', eqlv2='EQL v2',
@@ -649,9 +647,13 @@ def main(argv=None):
                 row['training'] = traces[method]
     counts = {}
 
-    def save():
+    def save():  # the work dir's results.json is the record a rerun resumes from
         _write_json(out, results)
-        summarise({s: results[s] for s in args.seeds if s in results}, counts, args.work_dir)
+        out_dir = osp.dirname(osp.abspath(benchlib.results_paths(args.out, args.work_dir)[0]))
+        os.makedirs(out_dir, exist_ok=True)
+        markdown = summarise({s: results[s] for s in args.seeds if s in results}, counts,
+                             out_dir)
+        benchlib.write_results(args.out, results, markdown, args.work_dir)
 
     for seed in args.seeds:
         rows = results.setdefault(seed, {})
