@@ -114,10 +114,34 @@ def parse_args(argv=None):
                         help='NorCal gammas tried on the held-out split')
     parser.add_argument('--diagnose', type=int, metavar='SEED',
                         help='only explain the trained causal-norm model of SEED (see diagnose)')
+    parser.add_argument('--data-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='generator settings over the design\'s (e.g. head_instances=0 '
+                        'max_images=300 for a compressed imbalance); give another --data-root '
+                        'and --work-dir for them')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='key=value options for every training and test (e.g. '
                         'train_cfg.max_iters=20 for a smoke run)')
     return parser.parse_args(argv)
+
+
+def data_settings(args) -> dict:
+    """The generator settings of this run: the design's, with ``--data-options`` over them."""
+    import inspect
+
+    from mmtde.datagen.emoji_lvis import make_emoji_lvis
+    allowed = set(inspect.signature(make_emoji_lvis).parameters) - {
+        'out_dir', 'seed', 'cifar10', 'noto_font', 'cache_dir', 'progress'}
+    settings = dict(DESIGNS[args.design]['data'])
+    for option in args.data_options:
+        key, sep, value = option.partition('=')
+        if not sep or key not in allowed:
+            raise SystemExit(f'--data-options {option!r}: give key=value with a key among '
+                             f'{sorted(allowed)}')
+        try:
+            settings[key] = int(value) if value.lstrip('-').isdigit() else float(value)
+        except ValueError:
+            raise SystemExit(f'--data-options {option!r}: the value must be a number') from None
+    return settings
 
 
 def _read_json(path: str) -> Optional[dict]:
@@ -335,9 +359,9 @@ def seed_data(seed: int, args) -> str:
         from mmtde.datagen.emoji_lvis import make_emoji_lvis
         print(f'[bench] generating Emoji-LVIS ({args.design}) in {root}', flush=True)
         make_emoji_lvis(root, seed=seed if design['data_per_seed'] else 0,
-                        cifar10=args.cifar10, **design['data'])
+                        cifar10=args.cifar10, **data_settings(args))
     else:
-        check_data(root, design['data'], seed if design['data_per_seed'] else 0)
+        check_data(root, data_settings(args), seed if design['data_per_seed'] else 0)
     os.environ[design['env']] = root
     return root
 
@@ -626,7 +650,7 @@ def main(argv=None):
     args.data_root = osp.abspath(args.data_root or f'data/emoji_lvis{suffix}')
     args.work_dir = args.work_dir or f'work_dirs/benchmarks/emoji_lvis{suffix}'
     os.makedirs(args.work_dir, exist_ok=True)
-    check_work_dir(args.work_dir, dict(design=args.design, data=design['data'],
+    check_work_dir(args.work_dir, dict(design=args.design, data=data_settings(args),
                                        cfg_options=args.cfg_options))
     if design['trunk']:
         pretrained_trunk(args)

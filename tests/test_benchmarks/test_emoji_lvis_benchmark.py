@@ -229,9 +229,8 @@ def test_a_work_dir_of_other_settings_is_refused(tmp_path):
 def test_paired_differences_pair_classes_and_seeds_by_group():
     """A - B per group, each seed with its own rare classes; the difference is the mean over
     seeds of the mean per-class difference, as restated here by hand."""
-    import numpy as np
-
     import emoji_lvis as bench
+    import numpy as np
     counts = {0: dict(a=5, b=50, c=500, d=3), 1: dict(a=50, b=5, c=500, d=700)}
     results = {
         0: dict(tde_heldout=dict(per_class_ap=dict(a=0.30, b=0.40, c=0.50, d=0.10)),
@@ -246,7 +245,8 @@ def test_paired_differences_pair_classes_and_seeds_by_group():
     assert r['r']['diff'] == pytest.approx(17.5)
     # frequent: seed 0 class c -> -5; seed 1 classes c, d -> (0 - 10) / 2 = -5
     assert r['f']['diff'] == pytest.approx(-5.0)
-    assert r['all']['diff'] == pytest.approx(np.mean([(20 + 0 - 5 + 10) / 4, (0 + 20 + 0 - 10) / 4]))
+    assert r['all']['diff'] == pytest.approx(
+        np.mean([(20 + 0 - 5 + 10) / 4, (0 + 20 + 0 - 10) / 4]))
     assert r['r']['low'] <= r['r']['diff'] <= r['r']['high'] and r['seeds'] == [0, 1]
 
 
@@ -268,3 +268,16 @@ def test_val_scores_add_fixed_ap_where_the_design_asks(monkeypatch):
         assert (set(bench.FIXED_KEYS) <= set(row)) == fixed and row['bbox_AP'] == 2.0
         assert calls == [dict(tag_suffix='_t')] + ([dict(tag_suffix='_t', fixed=True)]
                                                      if fixed else [])
+
+
+def test_data_options_override_the_design_and_bad_ones_are_refused():
+    import emoji_lvis as bench
+    args = bench.parse_args(['--design', 'lt', '--data-options', 'head_instances=0',
+                             'max_images=150'])
+    settings = bench.data_settings(args)
+    assert settings == dict(bench.DESIGNS['lt']['data'], head_instances=0, max_images=150)
+    assert isinstance(settings['max_images'], int)
+    for bad, says in (('heads=2', 'a key among'), ('max_images', 'key=value'),
+                      ('seed=3', 'a key among'), ('min_fill=thin', 'must be a number')):
+        with pytest.raises(SystemExit, match=says):
+            bench.data_settings(bench.parse_args(['--design', 'lt', '--data-options', bad]))
