@@ -50,7 +50,7 @@ def test_cuda_ops_without_a_toolkit_are_refused_before_building(tmp_path):
 def test_run_tests_runs_only_the_given_paths(tmp_path):
     if shutil.which('bash') is None:
         pytest.skip('no bash')
-    target = 'tests/test_functional/test_tde.py::TestMovingAverage::test_update_rule'
+    target = 'tests/test_functional/test_moving_average.py::TestMovingAverage::test_update_rule'
     proc = subprocess.run(['bash', osp.join(REPO, 'tools', 'run_tests.sh'), '-q', target],
                           cwd=REPO, env=dict(os.environ, MMTDE_VENV=VENV),
                           capture_output=True, text=True, timeout=600)
