@@ -385,11 +385,11 @@ def class_counts(data_root: str) -> Dict[str, int]:
         return {c['name']: c['image_count'] for c in json.load(f)['categories']}
 
 
-def run_seed(seed: int, args, rows: Dict[str, dict], save) -> Dict[str, dict]:
+def run_seed(seed: int, args, rows: Dict[str, dict], save, data_root: str) -> Dict[str, dict]:
     """Train and score the methods of ``args.methods`` that ``rows`` (this seed's results so
     far) lacks, one at a time, calling ``save()`` after each: an interrupted seed, or one
-    that a new method is added to, runs only what is missing."""
-    data_root = seed_data(seed, args)
+    that a new method is added to, runs only what is missing. ``data_root``: the seed's data
+    (:func:`seed_data`)."""
     fixed = DESIGNS[args.design].get('fixed_ap')
     for method in args.methods:
         if all(name in rows and (not fixed or set(FIXED_KEYS) <= set(rows[name]))
@@ -426,7 +426,7 @@ def run_seed(seed: int, args, rows: Dict[str, dict], save) -> Dict[str, dict]:
     return rows
 
 
-def diagnose(seed: int, args) -> dict:
+def diagnose(seed: int, args, data_root: str) -> dict:
     """What TDE does to one causal-norm checkpoint, for explaining (not choosing) alpha: val box
     AP against alpha with the training-time d and with d re-estimated from the final weights
     (``tools/reestimate_d.py``, one pass over the training split, same mu), the cosine between
@@ -448,7 +448,7 @@ def diagnose(seed: int, args) -> dict:
             # the benchmark's own bbox + segm scoring has the same box AP: reuse it
             full = None if path else _read_json(osp.join(work_dir, f'eval_val_alpha{a:g}.json'))
             curves[name][a] = (full or score(
-                'causalnorm', seed, work_dir, 'val', a, seed_data(seed, args), args.cfg_options,
+                'causalnorm', seed, work_dir, 'val', a, data_root, args.cfg_options,
                 boxes_only=True, checkpoint=path, tag_suffix=suffix))['bbox_AP']
     ds = []
     for path in (ckpt, reest):
@@ -505,13 +505,12 @@ def summarise(results: Dict[int, Dict[str, dict]], counts: Dict[str, int], out_d
         extra = f' (alpha {", ".join(f"{a:g}" for a in alpha)})' if n == 'tde_heldout' else ''
         if len(ran) < len(seeds):
             extra += f' (seed {", ".join(map(str, ran))} only)'
-        if bad:
-            for s in bad:
-                trace = results[s][n].get('training')
-                notes.append(f'{labels[n]}, seed {s}: AP 0 everywhere' + (
-                    f'; its loss_cls peaked at {trace["max_loss_cls"]:.1f} (iteration '
-                    f'{trace["max_loss_cls_iter"]}) and ended at {trace["last_loss_cls"]:.2f}'
-                    if trace else ''))
+        for s in bad:
+            trace = results[s][n].get('training')
+            notes.append(f'{labels[n]}, seed {s}: AP 0 everywhere' + (
+                f'; its loss_cls peaked at {trace["max_loss_cls"]:.1f} (iteration '
+                f'{trace["max_loss_cls_iter"]}) and ended at {trace["last_loss_cls"]:.2f}'
+                if trace else ''))
         lines.append(f'| {labels[n]}{extra} | ' + ' | '.join(cells) + ' |')
     if notes:
         lines += [''] + [f'- {note}' for note in dict.fromkeys(notes)]
@@ -655,8 +654,7 @@ def main(argv=None):
     if design['trunk']:
         pretrained_trunk(args)
     if args.diagnose is not None:
-        seed_data(args.diagnose, args)
-        diagnose(args.diagnose, args)
+        diagnose(args.diagnose, args, seed_data(args.diagnose, args))
         return
     out = osp.join(args.work_dir, 'results.json')
     results = {int(k): v for k, v in (_read_json(out) or {}).items()}
@@ -672,8 +670,10 @@ def main(argv=None):
     counts = {}
 
     def save():  # the work dir's results.json is the record a rerun resumes from
-        _write_json(out, results)
-        out_dir = osp.dirname(osp.abspath(benchlib.results_paths(args.out, args.work_dir)[0]))
+        json_file = osp.abspath(benchlib.results_paths(args.out, args.work_dir)[0])
+        if json_file != osp.abspath(out):  # --out elsewhere: the record is written here too
+            _write_json(out, results)
+        out_dir = osp.dirname(json_file)
         os.makedirs(out_dir, exist_ok=True)
         markdown = summarise({s: results[s] for s in args.seeds if s in results}, counts,
                              out_dir)
@@ -681,10 +681,11 @@ def main(argv=None):
 
     for seed in args.seeds:
         rows = results.setdefault(seed, {})
-        counts[seed] = class_counts(seed_data(seed, args))
+        data_root = seed_data(seed, args)
+        counts[seed] = class_counts(data_root)
         if all(n in rows for m in args.methods for n in _rows_of(m, args.norcal)):
             print(f'[bench] seed {seed}: every method is in {out}; reused', flush=True)
-        run_seed(seed, args, rows, save)  # other methods' rows stay
+        run_seed(seed, args, rows, save, data_root)  # other methods' rows stay
         if args.gate:
             passed, line = gate(rows)
             print(f'[bench] seed {seed}: {line}', flush=True)

@@ -281,3 +281,23 @@ def test_data_options_override_the_design_and_bad_ones_are_refused():
                       ('seed=3', 'a key among'), ('min_fill=thin', 'must be a number')):
         with pytest.raises(SystemExit, match=says):
             bench.data_settings(bench.parse_args(['--design', 'lt', '--data-options', bad]))
+
+
+def test_out_elsewhere_gets_the_results_and_the_work_dir_keeps_the_record(tmp_path, monkeypatch):
+    import emoji_lvis as bench
+    data = tmp_path / 'data' / 'annotations'
+    data.mkdir(parents=True)
+    for split in ('train', 'val'):
+        (data / f'lvis_v1_{split}.json').write_text(json.dumps(
+            dict(info=dict(seed=0), categories=[dict(name='cat', image_count=5)])))
+    ap = {k: 5.0 for k in bench.KEYS}
+    monkeypatch.setattr(bench, 'train', lambda *args: 60.0)
+    monkeypatch.setattr(bench, 'score', lambda *args, **kwargs: dict(ap, per_class_ap={'cat': .05}))
+    work, out = tmp_path / 'work', tmp_path / 'out'
+    bench.main(['--data-root', str(tmp_path / 'data'), '--work-dir', str(work), '--out', str(out),
+                '--seeds', '0', '--methods', 'ce'])
+    record = json.loads((work / 'results.json').read_text())
+    assert record == json.loads((out / 'results.json').read_text())
+    assert record['0']['ce']['bbox_AP'] == 5.0 and not (work / 'results.md').exists()
+    assert '| softmax CE (baseline) |' in (out / 'results.md').read_text()
+    assert (out / 'per_class_ap.png').exists()
