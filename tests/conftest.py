@@ -10,6 +10,21 @@ import pytest
 from mmtde_test_utils import TINY_CLASSES, shared_data_dir, tiny_cls_cfg_text
 
 
+def pytest_configure(config):
+    """With ``pytest -n N`` (tools/run_tests.sh), each of the N processes gets its share of the
+    CPU cores, for torch in this process and for the scripts the tests start: N processes with a
+    thread on every core each would oversubscribe the cores N times over."""
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', 0))
+    if workers > 1:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') \
+            else os.cpu_count() or 1
+        threads = str(max(1, cores // workers))
+        for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+            os.environ.setdefault(var, threads)
+        import torch
+        torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
+
+
 @pytest.fixture(scope='session')
 def tiny_folder(tmp_path_factory):
     """``train/<class>/*.png`` (8 a class) and ``test/<class>/*.png`` (4 a class), 16x16."""

@@ -3,6 +3,7 @@
 import os
 import os.path as osp
 import pickle
+import socket
 import subprocess
 import sys
 
@@ -66,6 +67,13 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 randomness = dict(seed=0, deterministic=True)
 {extra}
 '''
+
+
+def free_port() -> str:
+    """A TCP port free now, for a distributed launch (tests may run side by side)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return str(s.getsockname()[1])
 
 
 def run_cmd(args, cwd=REPO, timeout=600, env=None):

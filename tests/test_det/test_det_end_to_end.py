@@ -8,12 +8,13 @@ import os
 import os.path as osp
 import pickle
 import re
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
+
+from mmtde_test_utils import free_port
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'tests', 'test_det', 'data')
@@ -100,12 +101,6 @@ def test_mmdet_own_test_py_loads_the_checkpoint(checkpoint, env, tmp_path):
     metrics = lvis_metrics(run([sys.executable, tool, TINY_CFG, checkpoint, '--work-dir',
                                 str(tmp_path)], env))
     assert 0 <= metrics['lvis/bbox_AP'] <= 1 and 0 <= metrics['lvis/segm_AP'] <= 1
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return str(s.getsockname()[1])
 
 
 def test_two_processes_end_with_the_d_of_one_process(env, tmp_path):

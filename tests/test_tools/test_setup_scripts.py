@@ -51,8 +51,35 @@ def test_run_tests_runs_only_the_given_paths(tmp_path):
     if shutil.which('bash') is None:
         pytest.skip('no bash')
     target = 'tests/test_functional/test_moving_average.py::TestMovingAverage::test_update_rule'
-    proc = subprocess.run(['bash', osp.join(REPO, 'tools', 'run_tests.sh'), '-q', target],
-                          cwd=REPO, env=dict(os.environ, MMTDE_VENV=VENV),
-                          capture_output=True, text=True, timeout=600)
+    # MMTDE_SKIP_SETUP: the suite runs in several processes, and the set-up reinstalls mmtde
+    # into the venv that the others' scripts import it from
+    proc = run_tests('-q', target)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert '1 passed' in proc.stdout
+    assert '[mmtde setup]' not in proc.stdout + proc.stderr
+    assert f'pytest -q {target}\n' in proc.stdout  # given paths: one process, no -n
+
+
+def run_tests(*args, **env):
+    return subprocess.run(['bash', osp.join(REPO, 'tools', 'run_tests.sh'), *args], cwd=REPO,
+                          env=dict(os.environ, MMTDE_VENV=VENV, MMTDE_SKIP_SETUP='1', **env),
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize('env, args, expected', [
+    ({}, (), 'pytest tests -n auto --dist loadfile --version'),
+    (dict(MMTDE_TEST_WORKERS='3'), (), 'pytest tests -n 3 --dist loadfile --version'),
+    (dict(MMTDE_TEST_WORKERS='0'), (), 'pytest tests --version'),
+    ({}, ('-n', '1'), 'pytest tests -n 1 --version'),
+])
+def test_the_whole_suite_runs_in_a_process_a_core(env, args, expected):
+    """--version: pytest stops after reading its options (and loading xdist, which -n needs)."""
+    proc = run_tests(*args, '--version', **env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert expected in proc.stdout
+
+
+def test_a_bad_number_of_test_processes_is_refused():
+    proc = run_tests('--version', MMTDE_TEST_WORKERS='two')
+    assert proc.returncode == 2
+    assert 'MMTDE_TEST_WORKERS=two: use auto, 0 (one process) or a number' in proc.stderr

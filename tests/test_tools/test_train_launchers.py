@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from mmtde_test_utils import REPO, run_cmd, runner_features, tiny_cls_cfg_text
+from mmtde_test_utils import REPO, free_port, run_cmd, runner_features, tiny_cls_cfg_text
 
 TRAIN = osp.join(REPO, 'tools/train.py')
 TEST = osp.join(REPO, 'tools/test.py')
@@ -118,7 +118,7 @@ def test_dist_train_two_cpu_ranks_match_one_process(tiny_folder, tmp_path):
     shutil.copy(osp.join(osp.dirname(__file__), 'dump_d_hook.py'), tmp_path)
     run_cmd([sys.executable, TRAIN, str(single_cfg), '--work-dir', str(tmp_path / 'single')])
     run_cmd(['bash', osp.join(REPO, 'tools/dist_train.sh'), str(dist_cfg), '2', '--work-dir',
-             str(tmp_path / 'dist')], env={'PORT': '29517', 'PYTHONPATH': str(tmp_path)})
+             str(tmp_path / 'dist')], env={'PORT': free_port(), 'PYTHONPATH': str(tmp_path)})
     ranks = [torch.load(tmp_path / 'dist' / f'd_rank{r}.pth') for r in (0, 1)]
     assert torch.equal(ranks[0], ranks[1])
     single = load_state(tmp_path / 'single' / 'epoch_3.pth')['state_dict']
