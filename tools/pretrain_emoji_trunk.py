@@ -84,9 +84,13 @@ class TrunkClassifier(nn.Module):
         super().__init__()
         from mmdet.registry import MODELS
         from mmdet.utils import register_all_modules
+        from mmengine.registry import DefaultScope
         register_all_modules(init_default_scope=False)
-        self.backbone = MODELS.build(dict(backbone_cfg, init_cfg=None, frozen_stages=-1,
-                                          norm_eval=False))
+        # mmdet's scope whatever the process's default scope is (a runner of another
+        # codebase may have set one, and the registry would then look the type up there)
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            self.backbone = MODELS.build(dict(backbone_cfg, init_cfg=None, frozen_stages=-1,
+                                              norm_eval=False))
         with torch.no_grad():
             channels = self.backbone(torch.zeros(1, 3, 64, 64))[-1].shape[1]
         self.fc = nn.Linear(channels, num_classes)

@@ -51,3 +51,16 @@ def test_trunk_is_the_config_backbone_cached_and_checked(tmp_path):
         tool.check_trunk(path, str(narrow))
     with pytest.raises(FileNotFoundError, match='pretrain_emoji_trunk.py'):
         tool.check_trunk(str(tmp_path / 'missing.pth'), LT)
+
+
+@pytest.mark.parametrize('scope', ['mmengine', 'mmpretrain'])
+def test_the_trunk_builds_under_another_default_scope(scope):
+    """A runner of another codebase (or mmengine's own) leaves its default scope in the
+    process; the trunk is still mmdet's ResNet, not a KeyError from that scope's registry."""
+    from mmengine.registry import DefaultScope
+    tool = _tool()
+    with DefaultScope.overwrite_default_scope(scope):
+        model = tool.TrunkClassifier(tool.backbone_config(LT), 3)
+        assert DefaultScope.get_current_instance().scope_name == scope  # left as it was
+    assert type(model.backbone).__module__.startswith('mmdet.')
+    assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 3)
