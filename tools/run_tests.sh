@@ -14,22 +14,21 @@ VENV="${MMTDE_VENV:-$REPO/.venv}"
 cd "$REPO"
 # Test paths given (e.g. tests/test_engine) run alone; otherwise the whole suite.
 TARGET=(tests)
-WORKERS=()
+OWN_N=0  # the arguments say how many processes (-n, or -p no:xdist)
 for arg in "$@"; do
   if [[ "$arg" != -* && -e "${arg%%::*}" ]]; then TARGET=(); fi
-  if [[ "$arg" == -n* || "$arg" == --numprocesses* || "$arg" == no:xdist ]]; then WORKERS=(none); fi
+  if [[ "$arg" == -n* || "$arg" == --numprocesses* || "$arg" == no:xdist ]]; then OWN_N=1; fi
 done
 N="${MMTDE_TEST_WORKERS:-auto}"
 if [[ ! "$N" =~ ^(auto|[0-9]+)$ ]]; then
   echo "[mmtde] MMTDE_TEST_WORKERS=$N: use auto, 0 (one process) or a number of processes" >&2
   exit 2
 fi
-if [ ${#TARGET[@]} -gt 0 ] && [ ${#WORKERS[@]} -eq 0 ] && [ "$N" != 0 ]; then
+WORKERS=()
+if [ ${#TARGET[@]} -gt 0 ] && [ "$OWN_N" = 0 ] && [ "$N" != 0 ]; then
   # one test file a process (module-scoped fixtures are built once); see tests/conftest.py
   # for the threads each process uses
   WORKERS=(-n "$N" --dist loadfile)
-elif [ "${WORKERS[*]:-}" = none ]; then
-  WORKERS=()
 fi
 CMD=("$VENV/bin/python" -m pytest ${TARGET[@]+"${TARGET[@]}"} ${WORKERS[@]+"${WORKERS[@]}"} "$@")
 echo "[mmtde] running: ${CMD[*]}"
